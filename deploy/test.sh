@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's test command (what CI runs after deploy/toolchain.sh):
+#   1. forge test in contracts/ (profile: $FOUNDRY_PROFILE, default "ci"; e.g. FOUNDRY_PROFILE=deep deploy/test.sh)
+#   2. contract artifact freshness: node contracts/scripts/artifacts.mjs --check (when that script exists)
+#   3. cargo test --workspace --locked (when Cargo.toml exists)
+# Works from any working directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=deploy/env.sh
+source "$ROOT/deploy/env.sh"
+
+section() { printf '\n==================== %s ====================\n' "$*"; }
+
+export FOUNDRY_PROFILE="${FOUNDRY_PROFILE:-ci}"
+section "contracts: forge test (profile ${FOUNDRY_PROFILE})"
+(cd "$ROOT/contracts" && forge test)
+
+if [[ -f "$ROOT/contracts/scripts/artifacts.mjs" ]]; then
+  section "contracts: artifact freshness (artifacts.mjs --check)"
+  node "$ROOT/contracts/scripts/artifacts.mjs" --check
+else
+  section "contracts: artifact freshness: skipped (no contracts/scripts/artifacts.mjs)"
+fi
+
+if [[ -f "$ROOT/Cargo.toml" ]]; then
+  section "rust: cargo test --workspace --locked"
+  cargo test --workspace --locked
+else
+  section "rust: skipped (no Cargo.toml)"
+fi
+
+section "all tests passed"

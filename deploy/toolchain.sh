@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Installs the toolchain a fresh machine needs; safe to run again (each step is skipped when already done).
+#   1. npm packages pinned in package-lock.json (Foundry native binaries, solc-js, OpenZeppelin) -> node_modules/
+#   2. checks that forge, anvil, cast and the solc wrapper (deploy/solc) run
+#   3. Mesa's lavapipe Vulkan driver (apt package mesa-vulkan-drivers) for the wgpu tests on CPU; needs root,
+#      skipped with a message otherwise (or when TERN_SKIP_APT=1)
+#   4. prints the versions
+# Works from any working directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '[toolchain] %s\n' "$*"; }
+die() { printf '[toolchain] ERROR: %s\n' "$*" >&2; exit 1; }
+
+command -v node >/dev/null || die "node is not installed (Node.js 18+ with npm is required)"
+command -v npm >/dev/null || die "npm is not installed"
+
+# ---------------------------------------------------------------- 1. npm packages
+# node_modules is current when every package the lockfile names is installed at the locked version.
+lock_matches() {
+  node - <<'JS'
+const fs = require('fs');
+const lock = JSON.parse(fs.readFileSync('package-lock.json', 'utf8'));
+for (const [dir, meta] of Object.entries(lock.packages || {})) {
+  if (dir === '' || meta.optional) continue;
+  let installed;
+  try {
+    installed = JSON.parse(fs.readFileSync(`${dir}/package.json`, 'utf8'));
+  } catch {
+    console.log(`missing ${dir}`);
+    process.exit(1);
+  }
+  if (meta.version && installed.version !== meta.version) {
+    console.log(`${dir}: installed ${installed.version}, locked ${meta.version}`);
+    process.exit(1);
+  }
+}
+JS
+}
+
+if lock_matches >/dev/null 2>&1; then
+  say "node_modules matches package-lock.json; skipping npm ci"
+else
+  reason="$(lock_matches || true)"
+  say "node_modules is not current (${reason:-not installed}); running npm ci"
+  npm ci --no-audit --no-fund
+  lock_matches >/dev/null || die "node_modules still does not match package-lock.json after npm ci"
+fi
+
+# ---------------------------------------------------------------- 2. tools run
+# shellcheck source=deploy/env.sh
+source "$ROOT/deploy/env.sh"
+for tool in forge anvil cast; do
+  bin="$ROOT/node_modules/@foundry-rs/${tool}-linux-amd64/bin/${tool}"
+  [[ -x "$bin" ]] || die "$tool binary missing or not executable"
+  "$bin" --version >/dev/null 2>&1 || die "$tool does not run"
+done
+[[ -x "$TERN_SOLC" ]] || die "deploy/solc is not executable"
+"$TERN_SOLC" --version >/dev/null || die "deploy/solc (solc-js wrapper) does not run"
+
+# ---------------------------------------------------------------- 3. lavapipe (Vulkan on CPU)
+lavapipe_icd() {
+  local f
+  for f in /usr/share/vulkan/icd.d/lvp_icd.*.json /etc/vulkan/icd.d/lvp_icd.*.json; do
+    [[ -e "$f" ]] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+if icd="$(lavapipe_icd)"; then
+  say "lavapipe present ($icd)"
+elif [[ "${TERN_SKIP_APT:-0}" == 1 ]]; then
+  say "lavapipe missing; TERN_SKIP_APT=1, skipping apt-get (GPU-path tests on CPU will be unavailable)"
+elif ! command -v apt-get >/dev/null; then
+  say "lavapipe missing and apt-get not available: install Mesa's Vulkan drivers (lavapipe) by hand for the wgpu tests"
+else
+  SUDO=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      SUDO=(sudo -n)
+    else
+      SUDO=(skip)
+    fi
+  fi
+  if [[ "${SUDO[0]:-}" == skip ]]; then
+    say "lavapipe missing and not root: skipping; as root run: apt-get update && apt-get install -y mesa-vulkan-drivers"
+  else
+    say "installing mesa-vulkan-drivers (lavapipe)"
+    if "${SUDO[@]}" apt-get update -q && \
+       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mesa-vulkan-drivers; then
+      icd="$(lavapipe_icd)" || die "mesa-vulkan-drivers installed but no lavapipe ICD (lvp_icd.*.json) found"
+      say "lavapipe installed ($icd)"
+    else
+      say "WARNING: apt-get install mesa-vulkan-drivers failed; wgpu tests on CPU will be unavailable"
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------- 4. versions
+say "versions:"
+printf '  node   %s\n' "$(node --version)"
+printf '  npm    %s\n' "$(npm --version)"
+for tool in forge anvil cast; do
+  printf '  %-6s %s\n' "$tool" "$("$tool" --version | sed -n "1s/^$tool Version: //p")"
+done
+printf '  solc   %s (solc-js via deploy/solc)\n' "$("$TERN_SOLC" --version | sed -n 's/^Version: //p')"
+printf '  openzeppelin-contracts %s\n' "$(node -p "require('./node_modules/@openzeppelin/contracts/package.json').version")"
+if command -v cargo >/dev/null; then
+  printf '  cargo  %s\n' "$(cargo --version)"
+  printf '  rustc  %s\n' "$(rustc --version)"
+fi
+if icd="$(lavapipe_icd)"; then
+  printf '  lavapipe %s\n' "$icd"
+else
+  printf '  lavapipe (not installed)\n'
+fi
