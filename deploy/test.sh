@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (what CI runs after deploy/toolchain.sh):
+# The project's test command (what CI runs). It first runs deploy/toolchain.sh (idempotent), so it works on a
+# fresh machine, then:
 #   1. forge test in contracts/ (profile: $FOUNDRY_PROFILE, default "ci"; e.g. FOUNDRY_PROFILE=deep deploy/test.sh)
 #   2. contract artifact freshness: node contracts/scripts/artifacts.mjs --check (when that script exists)
 #   3. cargo test --workspace --locked (when Cargo.toml exists)
@@ -8,6 +9,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+"$ROOT/deploy/toolchain.sh"
 # shellcheck source=deploy/env.sh
 source "$ROOT/deploy/env.sh"
 

@@ -7,19 +7,59 @@
 //! crate in `contracts/`; this crate is how the Rust parts (marketplace, worker, verifier,
 //! end-to-end tests) talk to them.
 //!
-//! It has three layers:
+//! It has four parts:
 //!
-//! - **Bindings** (coming): alloy `sol!` bindings generated from the committed forge
-//!   artifacts, so building this crate needs no Solidity compiler.
-//! - **A typed client** (coming): a narrow API over the bindings (create, claim, submit,
-//!   reveal, attest, withdraw, and the lifecycle events), which keeps alloy's generated
-//!   types out of the callers' signatures.
-//! - **Protocol helpers that need no chain**, available now: [`trace`] builds the trace
-//!   commitment of DESIGN.md §3.2: the leaf
-//!   `keccak256(abi.encode(jobId, step, stateHash))` for each checkpoint, the Merkle tree
-//!   over the leaves with OpenZeppelin's `MerkleProof` conventions, its root (what
-//!   `submitResult` puts on chain) and the proofs the worker and the verifiers send with a
-//!   reveal or an attestation.
+//! - **[`bindings`]**: alloy `sol!` bindings generated from the forge artifacts committed in
+//!   `contracts/artifacts/` (trimmed by `contracts/scripts/artifacts.mjs`), so building this
+//!   crate needs no Solidity compiler. Use them to decode the market's events (an indexer);
+//!   everything else goes through the client.
+//! - **A typed client**, [`Market`]: one per wallet, with a method for every call a
+//!   requester, a worker, a verifier or anyone makes, and the views. Each transaction comes
+//!   back as a [`Tx`] (receipt, gas used, and a typed outcome such as the new job id); a
+//!   revert comes back as a [`ContractError`] holding the market's decoded custom error.
+//!   The contract keeps the submitted result and the audit assignment only as hashes;
+//!   [`Market::result_of`] and [`Market::audit_of`] rebuild the [`JobResult`] and [`Audit`]
+//!   that later calls pass back, from the job's events.
+//! - **[`devnet`]**: a local chain for tests, benchmarks and the demo: anvil with MockUSDT
+//!   and the market deployed, funded named accounts, time control, and
+//!   [`devnet::honest_scenario`], a whole job played to payout with the gas of each step.
+//! - **Protocol helpers that need no chain**: [`trace`] builds the trace commitment of
+//!   DESIGN.md §3.2: the leaf `keccak256(abi.encode(jobId, step, stateHash))` for each
+//!   checkpoint, the Merkle tree over the leaves with OpenZeppelin's `MerkleProof`
+//!   conventions, its root (what `submitResult` puts on chain) and the proofs the worker and
+//!   the verifiers send with a reveal or an attestation ([`reveal_args`], [`attest_args`]).
+//!
+//! A worker's side of a job, on the local devnet:
+//!
+//! ```no_run
+//! use tern_contracts::devnet::{Devnet, FakeTrace, Role};
+//! use tern_contracts::{ContractError, reveal_args};
+//!
+//! # async fn demo() -> Result<(), ContractError> {
+//! let devnet = Devnet::spawn().await?;
+//! let requester = devnet.client(Role::Requester).await?;
+//! let worker = devnet.client(Role::Worker).await?;
+//!
+//! let params = devnet.job_params("example").await?;
+//! requester.approve(params.escrow()).await?;
+//! let job_id = requester.create_job(&params).await?.outcome;
+//!
+//! worker.approve(params.worker_bond).await?;
+//! worker.stake(params.worker_bond).await?;
+//! worker.claim_job(job_id).await?;
+//! let trace = FakeTrace::honest(job_id, params.num_intervals(), params.checkpoint_interval, 1)?;
+//! let result = worker.submit_result(job_id, trace.root(), trace.adapter_hash).await?.outcome;
+//!
+//! // A few blocks later the anchor block's hash fixes the sampled intervals.
+//! devnet.mine(devnet.config().audit_delay).await?;
+//! let seed = worker.audit_seed(&result).await?;
+//! let intervals = worker.sample_intervals(seed, params.num_intervals(), params.sample_count).await?;
+//! let (starts, proofs) = reveal_args(&trace.commitment, &trace.state_hashes, &intervals)?;
+//! let tx = worker.start_audit_and_reveal(job_id, &result, starts, proofs).await?;
+//! println!("audit started, {} gas; verifiers {:?}", tx.gas_used(), tx.outcome.verifiers);
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Rust and Solidity must agree bit for bit on the trace commitment. Both sides check
 //! themselves against the shared vectors in `contracts/test-vectors/merkle.json`, which
@@ -41,4 +81,18 @@
 //! # Ok::<(), tern_contracts::trace::TraceError>(())
 //! ```
 
+pub mod bindings;
+mod client;
+pub mod devnet;
+mod error;
 pub mod trace;
+mod types;
+
+pub use client::{
+    AuditStart, Committee, Market, Permit, TX_BASE_GAS, Tx, attest_args, calldata_gas, reveal_args,
+    vote_commitment,
+};
+pub use error::{ContractError, MarketRevert, TokenRevert};
+pub use types::{
+    Account, Audit, DisputeOutcome, Job, JobParams, JobResult, JobState, MarketConfig, Unbonding,
+};

@@ -53,8 +53,11 @@ contract TernMarket is ITernMarket, Staking {
         if (c.committeeSize == 0 || c.committeeSize % 2 == 0 || c.committeeSize > MAX_COMMITTEE) {
             revert Errors.InvalidConfig("committeeSize must be odd and at most 15");
         }
-        if (c.revealWindow == 0 || c.attestWindow == 0 || c.commitWindow == 0 || c.voteRevealWindow == 0) {
-            revert Errors.InvalidConfig("windows must be non-zero");
+        if (
+            c.auditStartTimeout == 0 || c.revealWindow == 0 || c.attestWindow == 0 || c.challengeWindow == 0
+                || c.commitWindow == 0 || c.voteRevealWindow == 0 || c.proofWindow == 0
+        ) {
+            revert Errors.InvalidConfig("every window and timeout must be non-zero");
         }
         if (c.disputeBond == 0 || c.verifierPenalty == 0) {
             revert Errors.InvalidConfig("disputeBond and verifierPenalty must be non-zero");
@@ -81,6 +84,7 @@ contract TernMarket is ITernMarket, Staking {
 
     /// @inheritdoc ITernMarket
     function createJob(JobParams calldata params) external nonReentrant returns (uint256) {
+        _checkParams(params);
         return _createJob(params);
     }
 
@@ -90,6 +94,7 @@ contract TernMarket is ITernMarket, Staking {
         nonReentrant
         returns (uint256)
     {
+        _checkParams(params);
         _tryPermit(params.reward + params.verifierFee * params.sampleCount, deadline, v, r, s);
         return _createJob(params);
     }
@@ -152,7 +157,7 @@ contract TernMarket is ITernMarket, Staking {
     ) external {
         Job storage j = _jobs[jobId];
         (bool started, bytes32 seed) = _startAudit(jobId, j, result);
-        if (!started) revert Errors.AuditSeedNotReady(jobId, result.anchorBlock, block.number);
+        if (!started) revert Errors.AnchorExpired(jobId, result.anchorBlock);
         _reveal(jobId, j, result.traceRoot, seed, startStateHashes, proofs);
     }
 
@@ -213,6 +218,7 @@ contract TernMarket is ITernMarket, Staking {
     function expireJob(uint256 jobId) external {
         Job storage j = _jobs[jobId];
         JobState state = j.state;
+        if (state == JobState.None) revert Errors.JobNotFound(jobId);
         if (state == JobState.Open) {
             _expectAfter(jobId, j.openUntil);
             _close(jobId, j, new address[](0), JobState.Expired, false);
@@ -253,7 +259,9 @@ contract TernMarket is ITernMarket, Staking {
         _expectAudit(jobId, j, audit);
         if (!j.revealed) revert Errors.NotRevealed(jobId);
         _expectBefore(jobId, j.deadline);
-        if (indexes.length != endStateHashes.length || indexes.length != proofs.length) revert Errors.LengthMismatch();
+        if (indexes.length == 0 || indexes.length != endStateHashes.length || indexes.length != proofs.length) {
+            revert Errors.LengthMismatch();
+        }
 
         uint256[] memory intervals = TraceCommitment.sampleIntervals(audit.seed, j.numIntervals, j.sampleCount);
         uint256 mask = j.attestedMask;
@@ -442,8 +450,8 @@ contract TernMarket is ITernMarket, Staking {
 
     // ================================================================ private: lifecycle steps
 
+    /// @dev Expects `_checkParams(p)` to have passed.
     function _createJob(JobParams calldata p) private returns (uint256 jobId) {
-        _checkParams(p);
         uint256 fees = p.verifierFee * p.sampleCount;
         uint256 received = _pull(p.reward + fees);
         if (received <= fees) revert Errors.NoRewardAfterFee(received, fees);
@@ -466,6 +474,10 @@ contract TernMarket is ITernMarket, Staking {
     }
 
     function _checkParams(JobParams calldata p) private view {
+        uint256 maxAmount = type(uint72).max;
+        if (p.reward > maxAmount) revert Errors.AmountTooLarge(p.reward, maxAmount);
+        if (p.verifierFee > maxAmount) revert Errors.AmountTooLarge(p.verifierFee, maxAmount);
+        if (p.workerBond > maxAmount) revert Errors.AmountTooLarge(p.workerBond, maxAmount);
         if (p.specHash == bytes32(0)) revert Errors.ZeroSpecHash();
         if (p.reward == 0) revert Errors.ZeroReward();
         if (p.workerBond == 0) revert Errors.ZeroWorkerBond();
@@ -480,6 +492,9 @@ contract TernMarket is ITernMarket, Staking {
             revert Errors.BadOpenUntil(p.openUntil, block.timestamp);
         }
         if (p.trainDuration == 0) revert Errors.ZeroTrainDuration();
+        if (uint256(p.openUntil) + p.trainDuration > type(uint32).max) {
+            revert Errors.TrainingEndsTooLate(p.openUntil, p.trainDuration);
+        }
     }
 
     /// @return started false when the anchor aged out and the audit was re-anchored instead
@@ -495,9 +510,17 @@ contract TernMarket is ITernMarket, Staking {
         }
         seed = blockhash(result.anchorBlock);
         if (seed == bytes32(0)) {
-            uint256 anchor = block.number + _auditDelay;
-            j.commitment = keccak256(abi.encode(Result(result.traceRoot, result.adapterHash, anchor)));
-            emit AuditReanchored(jobId, anchor);
+            // The anchor aged out of blockhash range (256 blocks). Re-anchoring would let a worker that waited pick
+            // its sample, so while verifiers exist the worker fails the audit it did not open in time (it may open
+            // it itself with startAuditAndReveal). With nobody to audit, the audit moves to a later block.
+            if (poolWeight > 0) {
+                _slashBondToRequester(jobId, j);
+                _close(jobId, j, new address[](0), JobState.Slashed, false);
+            } else {
+                uint256 anchor = block.number + _auditDelay;
+                j.commitment = keccak256(abi.encode(Result(result.traceRoot, result.adapterHash, anchor)));
+                emit AuditReanchored(jobId, anchor);
+            }
             return (false, seed);
         }
         uint256 s = j.sampleCount;
@@ -526,7 +549,9 @@ contract TernMarket is ITernMarket, Staking {
         _expectBefore(jobId, j.deadline);
         uint256 s = j.sampleCount;
         if (startStateHashes.length != s || proofs.length != s) {
-            revert Errors.WrongRevealCount(jobId, s, startStateHashes.length);
+            revert Errors.WrongRevealCount(
+                jobId, s, startStateHashes.length != s ? startStateHashes.length : proofs.length
+            );
         }
         uint256[] memory intervals = TraceCommitment.sampleIntervals(seed, j.numIntervals, s);
         for (uint256 i = 0; i < s; ++i) {
@@ -576,8 +601,8 @@ contract TernMarket is ITernMarket, Staking {
         if (index >= j.sampleCount) revert Errors.IndexOutOfRange(index, j.sampleCount);
         if (audit.verifiers[index] != msg.sender) revert Errors.NotAssignedVerifier(jobId, index, msg.sender);
         uint256 bit = 1 << index;
+        // A disputed interval is never open to attestation: a dispute ends attested (worker honest) or the job ends.
         if (mask & bit != 0) revert Errors.AlreadyAttested(jobId, index);
-        if (j.disputedMask & bit != 0) revert Errors.AlreadyDisputed(jobId, index);
         return mask | bit;
     }
 
@@ -729,14 +754,21 @@ contract TernMarket is ITernMarket, Staking {
         _close(jobId, j, verifiers, JobState.Slashed, false);
     }
 
+    /// @dev Nobody is proven wrong. A challenge to a Verified job is dismissed: the audit already passed. A verifier's
+    /// challenge during the audit leaves the interval unverified, so the job expires without pay.
     function _resolveUndecided(uint256 jobId, Job storage j, Dispute storage d, address[] calldata verifiers)
         private
     {
         _unlock(d.challenger, d.bond);
         (uint256 taken,) = _slashWrongMembers(d, bytes32(0), bytes32(0), false);
-        _credit(j.requester, jobId, taken);
-        _unlock(j.worker, j.workerBond);
-        _close(jobId, j, verifiers, JobState.Expired, false);
+        if (d.resumeState == JobState.Verified) {
+            _credit(j.worker, jobId, taken);
+            _setState(jobId, j, JobState.Verified, block.timestamp + _challengeWindow);
+        } else {
+            _credit(j.requester, jobId, taken);
+            _unlock(j.worker, j.workerBond);
+            _close(jobId, j, verifiers, JobState.Expired, false);
+        }
     }
 
     // ================================================================ private: money out and helpers
@@ -750,10 +782,21 @@ contract TernMarket is ITernMarket, Staking {
         uint256 refund = payWorker ? 0 : j.reward;
         uint256 paid = j.attestedMask & ~uint256(j.disputedMask);
         uint256 s = j.sampleCount;
+        // One credit per run of intervals paid to the same verifier (often one verifier audits all of them).
+        address payee;
+        uint256 owed;
         for (uint256 i = 0; i < s; ++i) {
-            if (paid & (1 << i) != 0) _credit(verifiers[i], jobId, fee);
-            else refund += fee;
+            if (paid & (1 << i) == 0) {
+                refund += fee;
+                continue;
+            }
+            if (verifiers[i] != payee) {
+                _credit(payee, jobId, owed);
+                (payee, owed) = (verifiers[i], 0);
+            }
+            owed += fee;
         }
+        _credit(payee, jobId, owed);
         if (payWorker) {
             _unlock(j.worker, j.workerBond);
             _credit(j.worker, jobId, j.reward);

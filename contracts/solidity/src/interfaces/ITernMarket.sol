@@ -13,7 +13,8 @@ interface ITernMarket is IStaking {
 
     /// @notice `reward` is what the worker will be paid: `params.reward`, less any token fee on the deposit.
     event JobCreated(uint256 indexed jobId, address indexed requester, uint256 reward, JobParams params);
-    /// @notice Emitted on every transition; `deadline` is the new state's deadline (0 for terminal states).
+    /// @notice Emitted on every transition; `deadline` is the new state's deadline: 0 for terminal states and for
+    /// Disputed before its committee is drawn (anyone may draw it once the anchor block is mined).
     event JobStateChanged(uint256 indexed jobId, JobState state, uint256 deadline);
     event JobClaimed(uint256 indexed jobId, address indexed worker);
     event ResultSubmitted(uint256 indexed jobId, bytes32 traceRoot, bytes32 adapterHash, uint256 anchorBlock);
@@ -74,7 +75,9 @@ interface ITernMarket is IStaking {
     // ================================================================ anyone
 
     /// @notice Seeds the audit from the anchor block's hash: samples the intervals and draws one verifier per
-    /// interval by stake. If the anchor aged out of `blockhash` range it re-anchors to a later block instead.
+    /// interval by stake. The audit must be opened within 256 blocks of the anchor (the worker's client does it with
+    /// `startAuditAndReveal`): once the anchor aged out, this call slashes the worker, or, if the verifier pool is
+    /// empty, re-anchors the audit to a later block.
     function startAudit(uint256 jobId, Result calldata result) external;
 
     /// @notice After the attest deadline, slashes every assigned verifier that did not attest and draws a

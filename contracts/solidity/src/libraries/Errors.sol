@@ -14,6 +14,8 @@ library Errors {
     error ZeroReward();
     error ZeroWorkerBond();
     error ZeroTrainDuration();
+    /// @dev openUntil + trainDuration must fit uint32 (before 2106), or the job could never be claimed.
+    error TrainingEndsTooLate(uint256 openUntil, uint256 trainDuration);
     /// @dev totalSteps must be a non-zero multiple of a non-zero checkpointInterval.
     error BadStepCount(uint256 totalSteps, uint256 checkpointInterval);
     /// @dev Needs 1 <= sampleCount <= 16 and 2 * sampleCount - 1 <= numIntervals (non-adjacent samples must fit).
@@ -38,6 +40,8 @@ library Errors {
     // ---------------------------------------------------------------- commitments and proofs
     error CommitmentMismatch(uint256 jobId);
     error AuditSeedNotReady(uint256 jobId, uint256 anchorBlock, uint256 currentBlock);
+    /// @dev The anchor block aged out of blockhash range before the audit was opened (see startAudit).
+    error AnchorExpired(uint256 jobId, uint256 anchorBlock);
     error WrongRevealCount(uint256 jobId, uint256 expected, uint256 actual);
     error InvalidProof(uint256 jobId, uint256 checkpoint);
     error AlreadyRevealed(uint256 jobId);

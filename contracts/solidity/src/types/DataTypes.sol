@@ -23,7 +23,7 @@ enum DisputeOutcome {
     Undecided // no majority revealed: nobody is proven wrong, the job expires
 }
 
-/// @notice One job's on-chain record, packed into six slots.
+/// @notice One job's on-chain record, packed into five slots.
 /// @dev What only the indexer needs (trace root, adapter hash, audit seed, assigned verifiers) is emitted and folded
 /// into `commitment`; callers pass it back as calldata (`Result`, `Audit`) and the contract checks it against the hash.
 /// Timestamps fit uint32 until 2106; amounts fit uint72 (4.7e21 base units, 4.7e15 USDT).

@@ -2,10 +2,11 @@
 pragma solidity 0.8.37;
 
 import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import { IERC20Permit } from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 
 import { TernMarket } from "../../src/TernMarket.sol";
 import { MockUSDT } from "../../src/mocks/MockUSDT.sol";
-import { Audit, Job, JobParams, JobState, MarketConfig, Result } from "../../src/types/DataTypes.sol";
+import { Account, Audit, Job, JobParams, JobState, MarketConfig, Result } from "../../src/types/DataTypes.sol";
 import { TraceCommitment } from "../../src/libraries/TraceCommitment.sol";
 import { Test, Vm } from "./Test.sol";
 import { TraceBuilder } from "./TraceBuilder.sol";
@@ -233,5 +234,242 @@ abstract contract Base is Test {
 
     function leafOf(uint256 jobId, uint256 j, bytes32 stateHash) internal pure returns (bytes32) {
         return TraceCommitment.leaf(jobId, j * K, stateHash);
+    }
+
+    // ================================================================ helpers for the concrete and fuzz tests
+
+    bytes32 internal constant PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+
+    /// @notice `defaultParams` reading the clock through the cheatcode: with via_ir, `block.timestamp` read in a test
+    /// after `vm.warp` may be the value from before the warp.
+    function paramsNow() internal view returns (JobParams memory p) {
+        p = defaultParams();
+        p.openUntil = uint40(vm.getBlockTimestamp() + 1 days);
+    }
+
+    /// @notice `createJob` with `paramsNow`.
+    function createJobNow() internal returns (uint256 jobId) {
+        JobParams memory p = paramsNow();
+        vm.prank(requester);
+        jobId = market.createJob(p);
+    }
+
+    /// @notice `submit` reading the block number through the cheatcode (see `paramsNow`).
+    function submitNow(uint256 jobId, bytes32[] memory states) internal returns (Result memory result) {
+        bytes32 root = TraceBuilder.root(TraceBuilder.leaves(jobId, K, states));
+        bytes32 adapter = keccak256(abi.encode("adapter", states[states.length - 1]));
+        vm.prank(worker);
+        market.submitResult(jobId, root, adapter);
+        result = Result(root, adapter, vm.getBlockNumber() + cfg.auditDelay);
+    }
+
+    function assertJobState(uint256 jobId, JobState expected) internal view {
+        assertEq(uint256(state(jobId)), uint256(expected), "job state");
+    }
+
+    /// @notice The private key behind `makeAddr(name)`.
+    function keyOf(string memory name) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(name)));
+    }
+
+    /// @notice An EIP-2612 permit signed with `key` letting `spender` pull `value` of `tokenAddr`.
+    function signPermit(address tokenAddr, uint256 key, address spender, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        address owner = vm.addr(key);
+        uint256 nonce = IERC20Permit(tokenAddr).nonces(owner);
+        bytes32 structHash = keccak256(abi.encode(PERMIT_TYPEHASH, owner, spender, value, nonce, deadline));
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", IERC20Permit(tokenAddr).DOMAIN_SEPARATOR(), structHash));
+        (v, r, s) = vm.sign(key, digest);
+    }
+
+    /// @notice Replaces `market` with a fresh market (same config) on `tokenAddr`, a faucet token with
+    /// `mint(address,uint256)`; mints FUNDS to every actor and, if `approveAll`, approves the new market for each.
+    function useMarketOn(address tokenAddr, bool approveAll) internal {
+        market = new TernMarket(IERC20(tokenAddr), cfg);
+        address[] memory actors = everyone();
+        for (uint256 i = 0; i < actors.length; ++i) {
+            (bool minted,) = tokenAddr.call(abi.encodeWithSignature("mint(address,uint256)", actors[i], FUNDS));
+            require(minted, "mint failed");
+            if (!approveAll) continue;
+            vm.prank(actors[i]);
+            (bool approved,) =
+                tokenAddr.call(abi.encodeWithSignature("approve(address,uint256)", address(market), type(uint256).max));
+            require(approved, "approve failed");
+        }
+    }
+
+    /// @notice `assertConserved` for a market on another token than `usdt`.
+    function assertConservedOf(address tokenAddr, address[] memory accounts, uint256[] memory jobIds) internal view {
+        uint256 owed = 0;
+        for (uint256 i = 0; i < jobIds.length; ++i) {
+            owed += market.escrowOf(jobIds[i]);
+        }
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            Account memory a = market.accountOf(accounts[i]);
+            owed += uint256(a.stake) + a.balance + market.unbondingOf(accounts[i]).amount;
+        }
+        assertEq(IERC20(tokenAddr).balanceOf(address(market)), owed, "market holds exactly escrow + stakes + balances");
+    }
+
+    /// @notice Turns MockUSDT's fee switch on: `bps` basis points, no per-transfer ceiling.
+    function setUsdtFee(uint256 bps) internal {
+        usdt.setParams(bps, type(uint256).max);
+    }
+
+    /// @notice Stakes STAKE for verifier, alice, bob, carol and dave and puts them in the pool (eve stays out).
+    function stakePool() internal {
+        address[5] memory members = [verifier, alice, bob, carol, dave];
+        for (uint256 i = 0; i < members.length; ++i) {
+            if (!market.accountOf(members[i]).inPool) stakeVerifier(members[i]);
+        }
+    }
+
+    /// @notice Creates, claims, submits and starts the audit of an honest job; the worker has not revealed.
+    function auditingJob() internal returns (uint256 jobId, Audit memory audit, bytes32[] memory states) {
+        if (market.poolWeight() == 0) stakeVerifier(verifier);
+        jobId = createJobNow();
+        uint256 free = market.accountOf(worker).stake - market.accountOf(worker).locked;
+        if (free < WORKER_BOND) stakeAs(worker, STAKE);
+        vm.prank(worker);
+        market.claimJob(jobId);
+        states = honestStates(jobId);
+        audit = startAudit(jobId, submitNow(jobId, states));
+    }
+
+    /// @notice `auditingJob` plus the worker's reveal: the verifiers may attest.
+    function revealedJob() internal returns (uint256 jobId, Audit memory audit, bytes32[] memory states) {
+        (jobId, audit, states) = auditingJob();
+        reveal(jobId, audit, states);
+    }
+
+    /// @notice The end state hash of sampled interval `index` in `states` and its Merkle proof.
+    function endOf(uint256 jobId, Audit memory audit, bytes32[] memory states, uint256 index)
+        internal
+        view
+        returns (bytes32 stateHash, bytes32[] memory proof)
+    {
+        uint256 checkpoint = intervals(audit)[index] + 1;
+        stateHash = states[checkpoint];
+        proof = TraceBuilder.proof(TraceBuilder.leaves(jobId, K, states), checkpoint);
+    }
+
+    /// @notice The adapter hash a committee member must reveal for sampled interval `index` (zero unless last).
+    function adapterFor(Audit memory audit, uint256 index) internal pure returns (bytes32) {
+        return index == SAMPLES - 1 ? audit.adapterHash : bytes32(0);
+    }
+
+    /// @notice `who` disputes sampled interval `index`; returns the block whose hash draws the committee.
+    function disputeAs(address who, uint256 jobId, Audit memory audit, uint256 index)
+        internal
+        returns (uint256 anchorBlock)
+    {
+        vm.prank(who);
+        market.dispute(jobId, audit, index);
+        anchorBlock = vm.getBlockNumber() + cfg.auditDelay;
+    }
+
+    /// @notice Mines past `anchorBlock`, draws the committee and returns it with its deadlines.
+    function drawAfter(uint256 jobId, uint256 anchorBlock)
+        internal
+        returns (address[] memory members, uint256 commitDeadline, uint256 revealDeadline)
+    {
+        vm.roll(anchorBlock + 1);
+        vm.recordLogs();
+        market.drawCommittee(jobId);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes32 topic = keccak256("CommitteeDrawn(uint256,address[],uint256,uint256)");
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] != topic) continue;
+            return abi.decode(logs[i].data, (address[], uint256, uint256));
+        }
+        revert("no CommitteeDrawn event");
+    }
+
+    function voteHash(bytes32 stateHash, bytes32 adapterHash, bytes32 salt, address member)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(stateHash, adapterHash, salt, member));
+    }
+
+    /// @notice The salt committee member `member` uses in these tests.
+    function saltOf(address member) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", member));
+    }
+
+    function commitAs(address member, uint256 jobId, bytes32 stateHash, bytes32 adapterHash) internal {
+        vm.prank(member);
+        market.commitVote(jobId, voteHash(stateHash, adapterHash, saltOf(member), member));
+    }
+
+    function revealAs(address member, uint256 jobId, bytes32 stateHash, bytes32 adapterHash) internal {
+        vm.prank(member);
+        market.revealVote(jobId, stateHash, adapterHash, saltOf(member));
+    }
+
+    /// @notice Every member commits, then reveals, the same value.
+    function voteAll(uint256 jobId, address[] memory members, bytes32 stateHash, bytes32 adapterHash) internal {
+        for (uint256 m = 0; m < members.length; ++m) {
+            commitAs(members[m], jobId, stateHash, adapterHash);
+        }
+        for (uint256 m = 0; m < members.length; ++m) {
+            revealAs(members[m], jobId, stateHash, adapterHash);
+        }
+    }
+
+    /// @notice `audit` with the replacements of the `VerifierReplaced` events in `logs` applied.
+    function withReplacements(Audit memory audit, Vm.Log[] memory logs) internal pure returns (Audit memory out) {
+        address[] memory verifiers = new address[](audit.verifiers.length);
+        for (uint256 i = 0; i < verifiers.length; ++i) {
+            verifiers[i] = audit.verifiers[i];
+        }
+        bytes32 topic = keccak256("VerifierReplaced(uint256,uint256,address,address)");
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics.length == 0 || logs[i].topics[0] != topic) continue;
+            uint256 index = abi.decode(logs[i].data, (uint256));
+            verifiers[index] = address(uint160(uint256(logs[i].topics[3])));
+        }
+        out = Audit(audit.traceRoot, audit.adapterHash, audit.seed, verifiers);
+    }
+
+    /// @notice A dispute with its committee drawn, and what the committee needs to vote.
+    struct DisputeCase {
+        uint256 jobId;
+        Audit audit;
+        bytes32[] states;
+        uint256 index; // the disputed sampled interval
+        address challenger;
+        address[] members;
+        uint256 commitDeadline;
+        uint256 revealDeadline;
+        bytes32 endHash; // the worker's (honest) end state of the interval
+        bytes32[] proof; // its Merkle proof
+        bytes32 adapter; // what an honest member reveals as the adapter hash
+    }
+
+    /// @notice With the pool of `stakePool`: a job audited (and, if `verified`, fully attested), then interval `index`
+    /// disputed by `challenger` (address(0): the interval's assigned verifier) and the committee drawn.
+    function disputeCase(uint256 index, address challenger, bool verified) internal returns (DisputeCase memory c) {
+        stakePool();
+        (c.jobId, c.audit, c.states) = revealedJob();
+        if (verified) attestAll(c.jobId, c.audit, c.states);
+        c.index = index;
+        c.challenger = challenger == address(0) ? c.audit.verifiers[index] : challenger;
+        uint256 anchorBlock = disputeAs(c.challenger, c.jobId, c.audit, index);
+        (c.members, c.commitDeadline, c.revealDeadline) = drawAfter(c.jobId, anchorBlock);
+        (c.endHash, c.proof) = endOf(c.jobId, c.audit, c.states, index);
+        c.adapter = adapterFor(c.audit, index);
+    }
+
+    /// @notice Sum of `accounts`' withdrawable balances.
+    function balancesOf(address[] memory accounts) internal view returns (uint256 sum) {
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            sum += market.accountOf(accounts[i]).balance;
+        }
     }
 }
