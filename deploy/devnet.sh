@@ -8,4 +8,4 @@ cd "$ROOT"
 "$ROOT/deploy/toolchain.sh"
 # shellcheck source=deploy/env.sh
 source "$ROOT/deploy/env.sh"
-exec cargo run --quiet --locked -p tern-deploy --bin tern-devnet -- "$@"
+exec cargo run --locked -p tern-deploy --bin tern-devnet -- "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (what CI runs). It first runs deploy/toolchain.sh (idempotent), so it works on a
 # fresh machine, then:
+#   0. forge fmt --check in contracts/
 #   1. forge test in contracts/ (profile: $FOUNDRY_PROFILE, default "ci"; e.g. FOUNDRY_PROFILE=deep deploy/test.sh)
 #   2. contract artifact freshness: node contracts/scripts/artifacts.mjs --check (when that script exists)
 #   3. cargo test --workspace --locked (when Cargo.toml exists)
@@ -14,6 +15,9 @@ cd "$ROOT"
 source "$ROOT/deploy/env.sh"
 
 section() { printf '\n==================== %s ====================\n' "$*"; }
+
+section "contracts: forge fmt --check"
+(cd "$ROOT/contracts" && forge fmt --check)
 
 export FOUNDRY_PROFILE="${FOUNDRY_PROFILE:-ci}"
 section "contracts: forge test (profile ${FOUNDRY_PROFILE})"

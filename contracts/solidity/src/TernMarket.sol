@@ -9,7 +9,15 @@ import { ITernMarket } from "./interfaces/ITernMarket.sol";
 import { Errors } from "./libraries/Errors.sol";
 import { TraceCommitment } from "./libraries/TraceCommitment.sol";
 import {
-    Audit, Dispute, DisputeOutcome, Job, JobParams, JobState, MarketConfig, Result, Vote
+    Audit,
+    Dispute,
+    DisputeOutcome,
+    Job,
+    JobParams,
+    JobState,
+    MarketConfig,
+    Result,
+    Vote
 } from "./types/DataTypes.sol";
 
 /// @title TernMarket
@@ -185,8 +193,7 @@ contract TernMarket is ITernMarket, Staking {
             address absent = verifiers[i];
             _credit(j.requester, jobId, _slashFree(absent, _verifierPenalty));
             if (exhausted) continue;
-            address replacement =
-                _drawVerifier(seed, TraceCommitment.VERIFIER_TAG, i, j.worker, j.requester, absent);
+            address replacement = _drawVerifier(seed, TraceCommitment.VERIFIER_TAG, i, j.worker, j.requester, absent);
             if (replacement == address(0)) {
                 exhausted = true;
                 continue;
@@ -526,8 +533,7 @@ contract TernMarket is ITernMarket, Staking {
         uint256 s = j.sampleCount;
         address[] memory verifiers = new address[](s);
         for (uint256 i = 0; i < s; ++i) {
-            verifiers[i] =
-                _drawVerifier(seed, TraceCommitment.VERIFIER_TAG, i, j.worker, j.requester, address(0));
+            verifiers[i] = _drawVerifier(seed, TraceCommitment.VERIFIER_TAG, i, j.worker, j.requester, address(0));
             if (verifiers[i] == address(0)) revert Errors.NoEligibleVerifier();
         }
         j.commitment = keccak256(abi.encode(Audit(result.traceRoot, result.adapterHash, seed, verifiers)));
@@ -756,9 +762,7 @@ contract TernMarket is ITernMarket, Staking {
 
     /// @dev Nobody is proven wrong. A challenge to a Verified job is dismissed: the audit already passed. A verifier's
     /// challenge during the audit leaves the interval unverified, so the job expires without pay.
-    function _resolveUndecided(uint256 jobId, Job storage j, Dispute storage d, address[] calldata verifiers)
-        private
-    {
+    function _resolveUndecided(uint256 jobId, Job storage j, Dispute storage d, address[] calldata verifiers) private {
         _unlock(d.challenger, d.bond);
         (uint256 taken,) = _slashWrongMembers(d, bytes32(0), bytes32(0), false);
         if (d.resumeState == JobState.Verified) {

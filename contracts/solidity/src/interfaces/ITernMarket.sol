@@ -23,7 +23,9 @@ interface ITernMarket is IStaking {
     event AuditStarted(uint256 indexed jobId, bytes32 seed, uint256[] intervals, address[] verifiers);
     /// @notice The worker's start state hashes, in sampled-interval order (checkpoint ids of the blobs to fetch).
     event CheckpointsRevealed(uint256 indexed jobId, bytes32[] startStateHashes);
-    event IntervalsAttested(uint256 indexed jobId, address indexed verifier, uint256[] indexes, bytes32[] endStateHashes);
+    event IntervalsAttested(
+        uint256 indexed jobId, address indexed verifier, uint256[] indexes, bytes32[] endStateHashes
+    );
     event VerifierReplaced(uint256 indexed jobId, uint256 index, address indexed previous, address indexed replacement);
     event DisputeOpened(uint256 indexed jobId, uint256 index, address indexed challenger, uint256 anchorBlock);
     event DisputeReanchored(uint256 indexed jobId, uint256 anchorBlock);

@@ -19,14 +19,11 @@ library TraceCommitment {
     }
 
     /// @notice Whether checkpoint `j` (the state after j*k steps) with `stateHash` is in the trace under `root`.
-    function contains(
-        bytes32 root,
-        uint256 jobId,
-        uint256 k,
-        uint256 j,
-        bytes32 stateHash,
-        bytes32[] calldata proof
-    ) internal pure returns (bool) {
+    function contains(bytes32 root, uint256 jobId, uint256 k, uint256 j, bytes32 stateHash, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bool)
+    {
         return MerkleProof.verifyCalldata(proof, root, leaf(jobId, j * k, stateHash));
     }
 

@@ -217,7 +217,7 @@ abstract contract Base is Test {
         }
         for (uint256 i = 0; i < accounts.length; ++i) {
             owed += market.accountOf(accounts[i]).stake + market.accountOf(accounts[i]).balance
-                + market.unbondingOf(accounts[i]).amount;
+            + market.unbondingOf(accounts[i]).amount;
         }
         assertEq(usdt.balanceOf(address(market)), owed, "market holds exactly escrow + stakes + balances");
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {Vm, VM_ADDRESS, StdInvariant} from "./Vm.sol";
+import { Vm, VM_ADDRESS, StdInvariant } from "./Vm.sol";
 
 /// @title Test
 /// @notice Minimal base for forge tests (forge-std is not available offline). Inherit it, name test functions

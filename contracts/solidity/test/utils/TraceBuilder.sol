@@ -38,7 +38,8 @@ library TraceBuilder {
     function up(bytes32[] memory level) internal pure returns (bytes32[] memory next) {
         next = new bytes32[]((level.length + 1) / 2);
         for (uint256 i = 0; i < next.length; ++i) {
-            next[i] = 2 * i + 1 < level.length ? Hashes.commutativeKeccak256(level[2 * i], level[2 * i + 1]) : level[2 * i];
+            next[i] =
+                2 * i + 1 < level.length ? Hashes.commutativeKeccak256(level[2 * i], level[2 * i + 1]) : level[2 * i];
         }
     }
 }
