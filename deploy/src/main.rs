@@ -94,21 +94,8 @@ fn print_report(report: &ScenarioReport) {
     println!(
         "\ngas: one-time setup {setup}, job lifecycle {lifecycle} (receipts, including 21000 per transaction)"
     );
-    for (role, pick) in [
-        (Role::Worker, worker_of as fn(&Snapshot) -> &Holdings),
-        (Role::Verifier, verifier_of),
-    ] {
-        let withdrawn = report.steps.windows(2).find_map(|w| {
-            (w[1].name == "withdraw" && w[1].actor == role).then(|| {
-                pick(&w[1].after)
-                    .wallet
-                    .saturating_sub(pick(&w[0].after).wallet)
-            })
-        });
-        if let Some(amount) = withdrawn {
-            println!("{role} withdrew {} USDT", usdt(amount));
-        }
-    }
+    print_withdrawn(report, Role::Worker, |s| &s.worker);
+    print_withdrawn(report, Role::Verifier, |s| &s.verifier);
     if let Some(last) = report.last() {
         println!(
             "the market still holds {} USDT: the stakes",
@@ -117,12 +104,18 @@ fn print_report(report: &ScenarioReport) {
     }
 }
 
-fn worker_of(s: &Snapshot) -> &Holdings {
-    &s.worker
-}
-
-fn verifier_of(s: &Snapshot) -> &Holdings {
-    &s.verifier
+/// What `role` took out with its `withdraw`: its wallet before and after that step.
+fn print_withdrawn(report: &ScenarioReport, role: Role, holdings: impl Fn(&Snapshot) -> &Holdings) {
+    let withdrawn = report.steps.windows(2).find_map(|w| {
+        (w[1].name == "withdraw" && w[1].actor == role).then(|| {
+            holdings(&w[1].after)
+                .wallet
+                .saturating_sub(holdings(&w[0].after).wallet)
+        })
+    });
+    if let Some(amount) = withdrawn {
+        println!("{role} withdrew {} USDT", usdt(amount));
+    }
 }
 
 fn staked(h: &Holdings) -> String {
