@@ -4,7 +4,9 @@
 #   0. forge fmt --check in contracts/
 #   1. forge test in contracts/ (profile: $FOUNDRY_PROFILE, default "ci"; e.g. FOUNDRY_PROFILE=deep deploy/test.sh)
 #   2. contract artifact freshness: node contracts/scripts/artifacts.mjs --check (when that script exists)
-#   3. cargo test --workspace --locked (when Cargo.toml exists)
+#   3. deploy/fetch-data.sh: the real model, corpus and tokenizer vectors kernels' tests use (cached; set
+#      TERN_SKIP_FETCH=1 to skip, and those tests skip with a message)
+#   4. cargo test --workspace --locked (when Cargo.toml exists)
 # Works from any working directory.
 set -euo pipefail
 
@@ -28,6 +30,13 @@ if [[ -f "$ROOT/contracts/scripts/artifacts.mjs" ]]; then
   node "$ROOT/contracts/scripts/artifacts.mjs" --check
 else
   section "contracts: artifact freshness: skipped (no contracts/scripts/artifacts.mjs)"
+fi
+
+if [[ "${TERN_SKIP_FETCH:-0}" == 1 ]]; then
+  section "data: fetch skipped (TERN_SKIP_FETCH=1)"
+else
+  section "data: deploy/fetch-data.sh"
+  "$ROOT/deploy/fetch-data.sh"
 fi
 
 if [[ -f "$ROOT/Cargo.toml" ]]; then
