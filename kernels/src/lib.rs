@@ -12,12 +12,14 @@
 //! | [`rng`] | counter-based random words: the same `(key, counter)` gives the same bits on every backend |
 //! | [`fixed`] | integer primitives: the rounding rule, block floating point, fixed-point rescaling |
 //! | [`tensor`] | packed ternary and int8 matrices |
+//! | [`model`] | model configuration, base weights and LoRA adapters |
 //! | [`cpu`] | the CPU backend: integer matmuls with SIMD chosen at run time, over all cores |
 
 pub mod cpu;
 pub mod data;
 pub mod fixed;
 pub mod io;
+pub mod model;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;
