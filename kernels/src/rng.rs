@@ -30,7 +30,9 @@ impl Key {
             .chain_update(job_id)
             .chain_update(seed.to_le_bytes())
             .finalize();
-        Self(u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]))
+        Self(u32::from_le_bytes([
+            digest[0], digest[1], digest[2], digest[3],
+        ]))
     }
 
     /// The random word at counter `(a, b, c)`.
@@ -96,7 +98,11 @@ mod tests {
         for i in 0..10_000 {
             let a = key.word(i, 0, 0);
             let b = key.word(i, 1, 0);
-            assert_eq!(mul_hi_u32(a, b), ((u64::from(a) * u64::from(b)) >> 32) as u32, "{a} * {b}");
+            assert_eq!(
+                mul_hi_u32(a, b),
+                ((u64::from(a) * u64::from(b)) >> 32) as u32,
+                "{a} * {b}"
+            );
         }
         assert_eq!(mul_hi_u32(u32::MAX, u32::MAX), u32::MAX - 1);
     }

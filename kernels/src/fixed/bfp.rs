@@ -18,7 +18,11 @@ pub fn block_shift(absmax: u64, mantissa_bits: u32) -> u32 {
 /// The largest absolute value of a block (`i32::MIN` counts as `2^31`).
 #[inline]
 pub fn absmax(values: &[i32]) -> u64 {
-    values.iter().map(|v| u64::from(v.unsigned_abs())).max().unwrap_or(0)
+    values
+        .iter()
+        .map(|v| u64::from(v.unsigned_abs()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Quantizes a block to int8 mantissas in `[-127, 127]`: `out[i] = sat(round_half_even(values[i] / 2^shift))`.
@@ -72,7 +76,10 @@ mod tests {
                 let back = i64::from(m) << shift;
                 let step = 1i64 << shift;
                 // Saturation of the single top value may cost one extra step.
-                assert!((back - i64::from(v)).abs() <= step, "v={v} m={m} shift={shift}");
+                assert!(
+                    (back - i64::from(v)).abs() <= step,
+                    "v={v} m={m} shift={shift}"
+                );
             }
             let mut q16 = vec![0i16; 64];
             let shift16 = quantize_i16(&values, &mut q16);

@@ -43,7 +43,10 @@ impl Exp2Table {
         let entries = (0..n)
             .map(|i| (libm::exp2(-f64::from(i) / f64::from(n)) * scale).round_ties_even() as u32)
             .collect();
-        Self { index_bits, entries }
+        Self {
+            index_bits,
+            entries,
+        }
     }
 
     /// The entries, `2^30 · 2^(-i/n)`.
@@ -55,7 +58,10 @@ impl Exp2Table {
     /// (`f ≥ index_bits`): integer part by shift, fraction by the table (truncated to the table's resolution, then
     /// the shift rounds half to even).
     pub fn exp2_neg(&self, x: u64, frac_bits: u32) -> u32 {
-        assert!(frac_bits >= self.index_bits, "exp2_neg: input has fewer fraction bits than the table");
+        assert!(
+            frac_bits >= self.index_bits,
+            "exp2_neg: input has fewer fraction bits than the table"
+        );
         let whole = x >> frac_bits;
         if whole > u64::from(EXP2_FRAC_BITS) {
             return 0;

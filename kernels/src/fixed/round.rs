@@ -3,17 +3,24 @@
 //! Half-to-even rather than half-up because it has no bias: training sums millions of rounded values, and a
 //! systematic half-ulp drift shows up in the loss.
 
-/// `round_half_even(x / 2^s)` for `s` in `0..=63`.
+/// `round_half_even(x / 2^s)`; any `s` (from 64 on the result is 0, since `|x| / 2^64 ≤ 1/2` and a tie goes to
+/// the even 0).
 #[inline]
 pub fn shr(x: i64, s: u32) -> i64 {
-    debug_assert!(s < 64, "shift {s} out of range");
     if s == 0 {
         return x;
+    }
+    if s >= 64 {
+        return 0;
     }
     let floor = x >> s;
     let rem = x & ((1i64 << s) - 1);
     let half = 1i64 << (s - 1);
-    if rem > half || (rem == half && floor & 1 == 1) { floor + 1 } else { floor }
+    if rem > half || (rem == half && floor & 1 == 1) {
+        floor + 1
+    } else {
+        floor
+    }
 }
 
 /// [`shr`] on 32-bit values, for `s` in `0..=31`: what a GPU kernel computes with 32-bit operations only.
@@ -27,13 +34,22 @@ pub fn shr_i32(x: i32, s: u32) -> i32 {
     let rem = x & ((1u32 << s) - 1) as i32;
     let half = 1i32 << (s - 1);
     // `floor + 1` cannot overflow: floor ≤ i32::MAX >> 1.
-    if rem > half || (rem == half && floor & 1 == 1) { floor + 1 } else { floor }
+    if rem > half || (rem == half && floor & 1 == 1) {
+        floor + 1
+    } else {
+        floor
+    }
 }
 
-/// `x · 2^s` (`s ≥ 0`) or `round_half_even(x / 2^-s)` (`s < 0`): a shift in either direction.
+/// `x · 2^s` (`s ≥ 0`; the caller guarantees it fits) or `round_half_even(x / 2^-s)` (`s < 0`): a shift in either
+/// direction.
 #[inline]
 pub fn shift(x: i64, s: i32) -> i64 {
-    if s >= 0 { x << s } else { shr(x, s.unsigned_abs()) }
+    if s >= 0 {
+        x << s
+    } else {
+        shr(x, s.unsigned_abs())
+    }
 }
 
 /// Clamps to the symmetric int8 range `[-127, 127]`: int8 mantissas never take -128, so negation and the
@@ -91,16 +107,26 @@ mod tests {
     fn matches_the_exact_definition() {
         let key = crate::rng::Key(3);
         for i in 0..50_000u32 {
-            let x = (i64::from(key.word(i, 0, 0)) << 16 | i64::from(key.word(i, 1, 0) >> 16)) - (1 << 47);
+            let x = (i64::from(key.word(i, 0, 0)) << 16 | i64::from(key.word(i, 1, 0) >> 16))
+                - (1 << 47);
             let s = key.below(48, i, 2, 0);
+            assert_eq!(shr(x, 64 + s), 0);
             assert_eq!(shr(x, s), reference(x, s), "{x} >> {s}");
             let x32 = key.word(i, 3, 0) as i32;
             let s32 = key.below(32, i, 4, 0);
-            assert_eq!(i64::from(shr_i32(x32, s32)), reference(i64::from(x32), s32), "{x32} >> {s32}");
+            assert_eq!(
+                i64::from(shr_i32(x32, s32)),
+                reference(i64::from(x32), s32),
+                "{x32} >> {s32}"
+            );
         }
         for x in [i32::MIN, i32::MIN + 1, -1, 0, 1, i32::MAX] {
             for s in 0..32 {
-                assert_eq!(i64::from(shr_i32(x, s)), reference(i64::from(x), s), "{x} >> {s}");
+                assert_eq!(
+                    i64::from(shr_i32(x, s)),
+                    reference(i64::from(x), s),
+                    "{x} >> {s}"
+                );
             }
         }
     }

@@ -10,7 +10,9 @@ use thiserror::Error;
 
 /// A real factor that cannot be represented as a multiplier.
 #[derive(Debug, Error, PartialEq)]
-#[error("scale factor {value} cannot be a fixed-point multiplier: it must be finite and in [2^-31, 2^31)")]
+#[error(
+    "scale factor {value} cannot be a fixed-point multiplier: it must be finite and in [2^-31, 2^31)"
+)]
 pub struct ScaleError {
     /// The factor asked for.
     pub value: f64,
@@ -43,7 +45,10 @@ impl Multiplier {
         if !(0..=62).contains(&s) {
             return Err(ScaleError { value });
         }
-        Ok(Self { m: m as u32, s: s as u32 })
+        Ok(Self {
+            m: m as u32,
+            s: s as u32,
+        })
     }
 
     /// The real value this multiplier stands for.
@@ -92,7 +97,11 @@ fn shr_wide_round_even(hi: u32, lo: u32, s: u32) -> Option<u32> {
         return if hi == 0 { Some(lo) } else { None };
     }
     // floor = (hi:lo) >> s, as (fhi:flo); the remainder compared with half = 2^(s-1).
-    let (fhi, flo) = if s >= 32 { (0, hi >> (s - 32)) } else { (hi >> s, (lo >> s) | (hi << (32 - s))) };
+    let (fhi, flo) = if s >= 32 {
+        (0, hi >> (s - 32))
+    } else {
+        (hi >> s, (lo >> s) | (hi << (32 - s)))
+    };
     // Compare the remainder with half without forming it as one word when s > 32.
     let above_half;
     let at_half;
@@ -141,7 +150,11 @@ mod tests {
         let key = Key(11);
         for i in 0..200_000u32 {
             let x = key.word(i, 0, 0) as i32;
-            let x = if i % 3 == 0 { x >> (key.word(i, 1, 0) % 31) } else { x };
+            let x = if i % 3 == 0 {
+                x >> (key.word(i, 1, 0) % 31)
+            } else {
+                x
+            };
             let m = (1u32 << 30) | (key.word(i, 2, 0) >> 2);
             let s = key.below(63, i, 3, 0);
             let mul = Multiplier { m, s };

@@ -1,0 +1,12 @@
+//! The transformer's non-matmul operations in integers, each with a forward and a backward pass, written in the
+//! [`crate::fixed`] contract on [`Rows`] (per-row block floating point).
+//!
+//! Wide intermediates: these ops are `O(tokens · width)` next to the matmuls' `O(tokens · width²)`, so they may use
+//! exact 64-bit products and sums (a 32-bit backend emulates them with carries); every bound is stated where the
+//! arithmetic happens. The matmuls stay int8 × int8 → i32 ([`crate::cpu`]).
+
+pub mod rmsnorm;
+pub mod rows;
+
+pub use rmsnorm::RmsNorm;
+pub use rows::Rows;
