@@ -20,55 +20,52 @@ pub fn div_round(a: i64, b: i64) -> i64 {
     }
 }
 
-/// Fractional bits of [`Exp2Table`] entries.
-pub const EXP2_FRAC_BITS: u32 = 30;
+/// Fractional bits of [`exp2_neg`]'s input and output.
+pub const EXP2_IN_FRAC: u32 = 16;
+/// Fractional bits of [`exp2_neg`]'s output: `2^-x` as `round(2^-x · 2^30)`.
+pub const EXP2_OUT_FRAC: u32 = 30;
 
-/// `2^(-i / 2^index_bits)` for `i` in `0..2^index_bits`, each as `round_half_even(value · 2^30)`.
-///
-/// `exp(-x)` for `x ≥ 0` in fixed point is `2^-(x·log2 e)`: the integer part of the exponent is a shift and the
-/// fraction indexes this table. Built once from `libm::exp2` (pure Rust, IEEE basic operations, the same bits on
-/// every platform) and uploaded to GPUs as data.
+/// The two 256-entry tables of [`exp2_neg`]: `HI[i] = 2^(-i/256)` and `LO[j] = 2^(-j/65536)`, each
+/// `round_half_even(value · 2^30)`, built once from `libm::exp2` (pure Rust, IEEE basic operations: the same bits on
+/// every platform). A GPU receives them as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exp2Table {
-    index_bits: u32,
-    entries: Vec<u32>,
+pub struct Exp2Tables {
+    /// `2^(-i/256) · 2^30`.
+    pub hi: [u32; 256],
+    /// `2^(-j/65536) · 2^30`.
+    pub lo: [u32; 256],
 }
 
-impl Exp2Table {
-    /// A table with `2^index_bits` entries (`index_bits` ≤ 16).
-    pub fn new(index_bits: u32) -> Self {
-        assert!(index_bits <= 16, "exp2 table too large");
-        let n = 1u32 << index_bits;
-        let scale = f64::from(1u32 << EXP2_FRAC_BITS);
-        let entries = (0..n)
-            .map(|i| (libm::exp2(-f64::from(i) / f64::from(n)) * scale).round_ties_even() as u32)
-            .collect();
+impl Exp2Tables {
+    /// Builds the tables.
+    pub fn new() -> Self {
+        let scale = f64::from(1u32 << EXP2_OUT_FRAC);
+        let entry = |x: f64| (libm::exp2(-x) * scale).round_ties_even() as u32;
         Self {
-            index_bits,
-            entries,
+            hi: std::array::from_fn(|i| entry(i as f64 / 256.0)),
+            lo: std::array::from_fn(|j| entry(j as f64 / 65536.0)),
         }
     }
+}
 
-    /// The entries, `2^30 · 2^(-i/n)`.
-    pub fn entries(&self) -> &[u32] {
-        &self.entries
+impl Default for Exp2Tables {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
-    /// `round(2^30 · 2^(-x / 2^f))` approximately, for `x ≥ 0` in fixed point with `f` fractional bits
-    /// (`f ≥ index_bits`): integer part by shift, fraction by the table (truncated to the table's resolution, then
-    /// the shift rounds half to even).
-    pub fn exp2_neg(&self, x: u64, frac_bits: u32) -> u32 {
-        assert!(
-            frac_bits >= self.index_bits,
-            "exp2_neg: input has fewer fraction bits than the table"
-        );
-        let whole = x >> frac_bits;
-        if whole > u64::from(EXP2_FRAC_BITS) {
-            return 0;
-        }
-        let index = ((x >> (frac_bits - self.index_bits)) & ((1 << self.index_bits) - 1)) as usize;
-        super::round::shr(i64::from(self.entries[index]), whole as u32) as u32
+/// `2^-x` for `x ≥ 0` given with 16 fractional bits, as a Q.30 integer:
+/// `round(round(HI[f_hi] · LO[f_lo] / 2^30) / 2^n)` where `x = n + (f_hi · 256 + f_lo) / 2^16`.
+/// Relative error about 2^-29 before the final shift; `exp(-y)` is `2^-(y · log2 e)`.
+pub fn exp2_neg(t: &Exp2Tables, x: u64) -> u32 {
+    let whole = x >> EXP2_IN_FRAC;
+    if whole > u64::from(EXP2_OUT_FRAC) {
+        return 0;
     }
+    let hi = u64::from(t.hi[((x >> 8) & 0xff) as usize]);
+    let lo = u64::from(t.lo[(x & 0xff) as usize]);
+    let frac = super::round::shr((hi * lo) as i64, EXP2_OUT_FRAC);
+    super::round::shr(frac, whole as u32) as u32
 }
 
 #[cfg(test)]
@@ -96,17 +93,21 @@ mod tests {
     }
 
     #[test]
-    fn exp2_table_is_pinned_and_accurate() {
-        let t = Exp2Table::new(8);
-        assert_eq!(t.entries()[0], 1 << 30);
-        assert_eq!(t.entries()[128], 759_250_125); // 2^30 / sqrt(2), rounded
-        for (i, &e) in t.entries().iter().enumerate() {
-            let exact = 2f64.powf(-(i as f64) / 256.0) * f64::from(1u32 << 30);
-            assert!((f64::from(e) - exact).abs() <= 0.5, "entry {i}");
+    fn exp2_is_pinned_and_accurate() {
+        let t = Exp2Tables::new();
+        assert_eq!(t.hi[0], 1 << 30);
+        assert_eq!(t.lo[0], 1 << 30);
+        assert_eq!(t.hi[128], 759_250_125); // 2^30 / sqrt(2), rounded
+        for x in (0..(20u64 << 16)).step_by(997) {
+            let got = f64::from(exp2_neg(&t, x));
+            let want = 2f64.powf(-(x as f64) / 65536.0) * f64::from(1u32 << 30);
+            assert!(
+                (got - want).abs() <= 2.0 + want * 4e-9,
+                "2^-{x}/65536: {got} vs {want}"
+            );
         }
-        // 2^-1.5 with 10 fraction bits.
-        let got = f64::from(t.exp2_neg(1536, 10)) / f64::from(1u32 << 30);
-        assert!((got - 2f64.powf(-1.5)).abs() < 1e-8);
-        assert_eq!(t.exp2_neg(u64::MAX >> 1, 10), 0);
+        assert_eq!(exp2_neg(&t, 31 << 16), 0);
+        assert_eq!(exp2_neg(&t, u64::MAX), 0);
+        assert_eq!(exp2_neg(&t, 30 << 16), 1);
     }
 }

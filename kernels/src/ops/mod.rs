@@ -5,8 +5,10 @@
 //! exact 64-bit products and sums (a 32-bit backend emulates them with carries); every bound is stated where the
 //! arithmetic happens. The matmuls stay int8 × int8 → i32 ([`crate::cpu`]).
 
+pub mod glu;
 pub mod rmsnorm;
 pub mod rows;
 
+pub use glu::{Activation, Glu};
 pub use rmsnorm::RmsNorm;
 pub use rows::Rows;
