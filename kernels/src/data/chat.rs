@@ -1,7 +1,9 @@
 //! Chat datasets: each conversation rendered with the model's chat template, tokenized turn by turn, and trained
 //! only on what the assistant says.
 
-use super::{ChatTemplate, Conversation, DataError, DatasetKind, Examples, Message, Role, parse_chat_jsonl};
+use super::{
+    ChatTemplate, Conversation, DataError, DatasetKind, Examples, Message, Role, parse_chat_jsonl,
+};
 use crate::tokenizer::Encode;
 
 /// Tokens of one conversation with, per token, whether it counts in the loss.
@@ -40,10 +42,15 @@ where
 {
     let line = conversation.line;
     let render = |messages: &[Message]| {
-        template.render(messages, false).map_err(|reason| DataError::TemplateRender { line, reason })
+        template
+            .render(messages, false)
+            .map_err(|reason| DataError::TemplateRender { line, reason })
     };
     let eos = tokenizer.eos();
-    let mut out = EncodedConversation { tokens: Vec::new(), loss: Vec::new() };
+    let mut out = EncodedConversation {
+        tokens: Vec::new(),
+        loss: Vec::new(),
+    };
     let mut push = |tokens: Vec<u32>, loss: bool| {
         out.loss.extend(std::iter::repeat_n(loss, tokens.len()));
         out.tokens.extend(tokens);
@@ -60,7 +67,10 @@ where
         } else {
             probe.clear();
             probe.extend_from_slice(&conversation.messages[..i]);
-            probe.push(Message { role: message.role, content: CONTENT_PROBE.to_owned() });
+            probe.push(Message {
+                role: message.role,
+                content: CONTENT_PROBE.to_owned(),
+            });
             let probed = render(&probe)?;
             probed
                 .strip_prefix(before.as_str())
@@ -69,10 +79,16 @@ where
         };
         push(tokenizer.encode(&segment[..start], true), false);
         let assistant = message.role == Role::Assistant;
-        push(tokenizer.encode(&segment[start..start + len], false), assistant);
+        push(
+            tokenizer.encode(&segment[start..start + len], false),
+            assistant,
+        );
         let trailer = tokenizer.encode(&segment[start + len..], true);
         if assistant {
-            let end = trailer.iter().position(|&t| t == eos).map_or(trailer.len(), |p| p + 1);
+            let end = trailer
+                .iter()
+                .position(|&t| t == eos)
+                .map_or(trailer.len(), |p| p + 1);
             let (closing, rest) = trailer.split_at(end);
             push(closing.to_vec(), true);
             push(rest.to_vec(), false);
@@ -132,7 +148,12 @@ where
         // The first token is never a target, so its flag does not matter.
         let targets = encoded.loss.get(1..kept).unwrap_or_default();
         if !targets.contains(&true) {
-            let first_loss = encoded.loss.iter().skip(1).position(|&l| l).map_or(n, |p| p + 1);
+            let first_loss = encoded
+                .loss
+                .iter()
+                .skip(1)
+                .position(|&l| l)
+                .map_or(n, |p| p + 1);
             return Err(DataError::NoLossAfterTruncation {
                 line: conversation.line,
                 tokens: n,

@@ -65,34 +65,50 @@ pub fn parse_chat_jsonl(jsonl: &[u8]) -> Result<Vec<Conversation>, DataError> {
     for (index, raw) in jsonl.split(|&b| b == b'\n').enumerate() {
         let line = index + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let text = std::str::from_utf8(raw).map_err(|e| DataError::NotUtf8 { line, byte: e.valid_up_to() })?;
+        let text = std::str::from_utf8(raw).map_err(|e| DataError::NotUtf8 {
+            line,
+            byte: e.valid_up_to(),
+        })?;
         if text.trim().is_empty() {
             continue;
         }
         conversations.push(parse_line(line, text)?);
     }
     if conversations.is_empty() {
-        return Err(DataError::Empty { what: "the chat JSONL has no conversation".to_owned() });
+        return Err(DataError::Empty {
+            what: "the chat JSONL has no conversation".to_owned(),
+        });
     }
     Ok(conversations)
 }
 
 fn parse_line(line: usize, text: &str) -> Result<Conversation, DataError> {
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| DataError::InvalidJson { line, reason: e.to_string() })?;
-    let missing = |problem: &str| DataError::MissingMessages { line, problem: problem.to_owned() };
+    let json: Json = serde_json::from_str(text).map_err(|e| DataError::InvalidJson {
+        line,
+        reason: e.to_string(),
+    })?;
+    let missing = |problem: &str| DataError::MissingMessages {
+        line,
+        problem: problem.to_owned(),
+    };
     let Json::Object(object) = json else {
         return Err(missing("the line is JSON but not an object"));
     };
     let items = match object.get("messages") {
         None => return Err(missing("no \"messages\" key")),
-        Some(Json::Array(items)) if items.is_empty() => return Err(missing("\"messages\" is empty")),
+        Some(Json::Array(items)) if items.is_empty() => {
+            return Err(missing("\"messages\" is empty"));
+        }
         Some(Json::Array(items)) => items,
         Some(_) => return Err(missing("\"messages\" is not an array")),
     };
     let mut messages = Vec::with_capacity(items.len());
     for (message, item) in items.iter().enumerate() {
-        let invalid = |problem: &str| DataError::InvalidMessage { line, message, problem: problem.to_owned() };
+        let invalid = |problem: &str| DataError::InvalidMessage {
+            line,
+            message,
+            problem: problem.to_owned(),
+        };
         let Json::Object(fields) = item else {
             return Err(invalid("the message is not an object"));
         };
@@ -101,16 +117,27 @@ fn parse_line(line: usize, text: &str) -> Result<Conversation, DataError> {
             Some(_) => return Err(invalid("\"role\" is not a string")),
             None => return Err(invalid("no \"role\"")),
         };
-        let role = Role::parse(role).ok_or_else(|| DataError::UnknownRole { line, message, role: role.clone() })?;
+        let role = Role::parse(role).ok_or_else(|| DataError::UnknownRole {
+            line,
+            message,
+            role: role.clone(),
+        })?;
         let content = match fields.get("content") {
             Some(Json::String(content)) => content,
             Some(_) => return Err(invalid("\"content\" is not a string")),
             None => return Err(invalid("no \"content\"")),
         };
         if role != Role::System && content.trim().is_empty() {
-            return Err(DataError::EmptyContent { line, message, role: role.as_str() });
+            return Err(DataError::EmptyContent {
+                line,
+                message,
+                role: role.as_str(),
+            });
         }
-        messages.push(Message { role, content: content.clone() });
+        messages.push(Message {
+            role,
+            content: content.clone(),
+        });
     }
     if !messages.iter().any(|m| m.role == Role::Assistant) {
         return Err(DataError::NoAssistantTurn { line });

@@ -30,21 +30,27 @@ pub fn read_text_dir(dir: &Path) -> Result<Vec<TextDocument>, DataError> {
         let entry = entry.map_err(io(dir))?;
         let path = entry.path();
         // A name that is not UTF-8 cannot be sorted the same way everywhere; such files are not corpus files.
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
         if name.ends_with(".txt") && entry.file_type().map_err(io(&path))?.is_file() {
             files.push((name, path));
         }
     }
     if files.is_empty() {
-        return Err(DataError::Empty { what: format!("no .txt file in {}", dir.display()) });
+        return Err(DataError::Empty {
+            what: format!("no .txt file in {}", dir.display()),
+        });
     }
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     files
         .into_iter()
         .map(|(name, path)| {
             let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| DataError::FileNotUtf8 { byte: e.utf8_error().valid_up_to(), path })?;
+            let text = String::from_utf8(bytes).map_err(|e| DataError::FileNotUtf8 {
+                byte: e.utf8_error().valid_up_to(),
+                path,
+            })?;
             Ok(TextDocument { name, text })
         })
         .collect()

@@ -23,7 +23,10 @@ pub struct DatasetConfig {
 impl DatasetConfig {
     /// `batch_size` examples per step, with the [`DEFAULT_VALIDATION_PER_MILLE`] validation fraction.
     pub fn new(batch_size: usize) -> Self {
-        Self { batch_size, validation_per_mille: DEFAULT_VALIDATION_PER_MILLE }
+        Self {
+            batch_size,
+            validation_per_mille: DEFAULT_VALIDATION_PER_MILLE,
+        }
     }
 }
 
@@ -92,16 +95,23 @@ impl Dataset {
     /// examples for one training batch plus one validation example (the message says how many exist and are
     /// needed).
     pub fn new(examples: Examples, key: Key, config: DatasetConfig) -> Result<Self, DataError> {
-        let DatasetConfig { batch_size, validation_per_mille } = config;
+        let DatasetConfig {
+            batch_size,
+            validation_per_mille,
+        } = config;
         if batch_size == 0 {
             return Err(DataError::ZeroBatchSize);
         }
         if validation_per_mille >= 1000 {
-            return Err(DataError::ValidationFraction { per_mille: validation_per_mille });
+            return Err(DataError::ValidationFraction {
+                per_mille: validation_per_mille,
+            });
         }
         let n = examples.len();
-        let n_u32 = u32::try_from(n)
-            .map_err(|_| DataError::TooManyExamples { examples: n, max: u64::from(u32::MAX) })?;
+        let n_u32 = u32::try_from(n).map_err(|_| DataError::TooManyExamples {
+            examples: n,
+            max: u64::from(u32::MAX),
+        })?;
         let n_validation = validation_count(n, validation_per_mille);
         let n_train = n.saturating_sub(n_validation);
         if n_train < batch_size {
@@ -121,7 +131,14 @@ impl Dataset {
         let mut train = order[n_validation..].to_vec();
         validation.sort_unstable();
         train.sort_unstable();
-        Ok(Self { examples, key, batch_size, validation_per_mille, train, validation })
+        Ok(Self {
+            examples,
+            key,
+            batch_size,
+            validation_per_mille,
+            train,
+            validation,
+        })
     }
 
     /// The batch of training step `step`.
@@ -132,10 +149,15 @@ impl Dataset {
         let mut ids = Vec::with_capacity(self.batch_size);
         for position in start..start + self.batch_size as u64 {
             // position < (step + 1) × batch_size ≤ (u32::MAX + 1) × n_train, so the epoch fits u32.
-            let epoch = u32::try_from(position / n).expect("n_train >= batch_size bounds the epoch");
+            let epoch =
+                u32::try_from(position / n).expect("n_train >= batch_size bounds the epoch");
             let order = match &epoch_order {
                 Some((e, order)) if *e == epoch => order,
-                _ => &epoch_order.insert((epoch, self.key.permutation(n as u32, epoch))).1,
+                _ => {
+                    &epoch_order
+                        .insert((epoch, self.key.permutation(n as u32, epoch)))
+                        .1
+                }
             };
             ids.push(self.train[order[(position % n) as usize] as usize]);
         }
@@ -155,7 +177,9 @@ impl Dataset {
 
     /// All validation batches, in order.
     pub fn validation_batches(&self) -> impl Iterator<Item = Batch> + '_ {
-        self.validation.chunks(self.batch_size).map(|ids| self.gather(ids.to_vec()))
+        self.validation
+            .chunks(self.batch_size)
+            .map(|ids| self.gather(ids.to_vec()))
     }
 
     /// Indices of the training examples, ascending.
@@ -206,11 +230,19 @@ impl Dataset {
         let mut tokens = Vec::with_capacity(ids.len() * (seq_len + 1));
         let mut loss_mask = Vec::with_capacity(ids.len() * seq_len);
         for &id in &ids {
-            let example = self.examples.get(id as usize).expect("split indices are in range");
+            let example = self
+                .examples
+                .get(id as usize)
+                .expect("split indices are in range");
             tokens.extend_from_slice(example.tokens);
             loss_mask.extend_from_slice(example.loss_mask);
         }
-        Batch { seq_len, examples: ids, tokens, loss_mask }
+        Batch {
+            seq_len,
+            examples: ids,
+            tokens,
+            loss_mask,
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum DataError {
     /// The sequence length is zero.
-    #[error("seq_len is 0: a training example needs at least one input and one target token; use a positive seq_len")]
+    #[error(
+        "seq_len is 0: a training example needs at least one input and one target token; use a positive seq_len"
+    )]
     ZeroSeqLen,
     /// The batch size is zero.
     #[error("batch size is 0: use a positive batch size")]
@@ -23,7 +25,9 @@ pub enum DataError {
         per_mille: u32,
     },
     /// The input holds no text at all.
-    #[error("the dataset is empty ({what}): give it at least one non-empty document or conversation")]
+    #[error(
+        "the dataset is empty ({what}): give it at least one non-empty document or conversation"
+    )]
     Empty {
         /// What was empty (documents, the JSONL file, a directory).
         what: String,
@@ -51,7 +55,9 @@ pub enum DataError {
         needed: usize,
     },
     /// More examples than batch order can index.
-    #[error("the dataset has {examples} examples, more than the {max} batch order can index: raise seq_len or split the data")]
+    #[error(
+        "the dataset has {examples} examples, more than the {max} batch order can index: raise seq_len or split the data"
+    )]
     TooManyExamples {
         /// Examples the dataset holds.
         examples: usize,
@@ -85,7 +91,9 @@ pub enum DataError {
         problem: String,
     },
     /// A message is not an object with string `role` and `content`.
-    #[error("line {line}, message {message}: {problem}; a message is {{\"role\": \"...\", \"content\": \"...\"}}")]
+    #[error(
+        "line {line}, message {message}: {problem}; a message is {{\"role\": \"...\", \"content\": \"...\"}}"
+    )]
     InvalidMessage {
         /// 1-based line number.
         line: usize,
@@ -95,7 +103,9 @@ pub enum DataError {
         problem: String,
     },
     /// A message has a role other than system, user or assistant.
-    #[error("line {line}, message {message}: unknown role {role:?}; use \"system\", \"user\" or \"assistant\"")]
+    #[error(
+        "line {line}, message {message}: unknown role {role:?}; use \"system\", \"user\" or \"assistant\""
+    )]
     UnknownRole {
         /// 1-based line number.
         line: usize,
@@ -105,7 +115,9 @@ pub enum DataError {
         role: String,
     },
     /// A user or assistant message has empty (or all-whitespace) content.
-    #[error("line {line}, message {message}: empty {role} content; remove the message or give it text")]
+    #[error(
+        "line {line}, message {message}: empty {role} content; remove the message or give it text"
+    )]
     EmptyContent {
         /// 1-based line number.
         line: usize,
@@ -115,7 +127,9 @@ pub enum DataError {
         role: &'static str,
     },
     /// A conversation has no assistant message, so nothing in it would be trained on.
-    #[error("line {line}: no assistant message, so the conversation has nothing to learn; add an assistant reply")]
+    #[error(
+        "line {line}: no assistant message, so the conversation has nothing to learn; add an assistant reply"
+    )]
     NoAssistantTurn {
         /// 1-based line number.
         line: usize,
@@ -136,7 +150,9 @@ pub enum DataError {
         example_len: usize,
     },
     /// The chat template does not parse.
-    #[error("the chat template does not parse: {0}; check the template string (tokenizer.chat_template)")]
+    #[error(
+        "the chat template does not parse: {0}; check the template string (tokenizer.chat_template)"
+    )]
     TemplateSyntax(String),
     /// Rendering the chat template failed (it raised an exception or used something undefined).
     #[error("line {line}: the chat template failed to render the conversation: {reason}")]

@@ -63,7 +63,12 @@ impl Examples {
             padding_tokens: 0,
             loss_tokens: 0,
         };
-        Self { seq_len, tokens: Vec::new(), loss_mask: Vec::new(), stats }
+        Self {
+            seq_len,
+            tokens: Vec::new(),
+            loss_mask: Vec::new(),
+            stats,
+        }
     }
 
     /// Appends one example; the lengths are the caller's invariant.
@@ -99,7 +104,9 @@ impl Examples {
         let row = self.seq_len + 1;
         Some(Example {
             tokens: self.tokens.get(i * row..(i + 1) * row)?,
-            loss_mask: self.loss_mask.get(i * self.seq_len..(i + 1) * self.seq_len)?,
+            loss_mask: self
+                .loss_mask
+                .get(i * self.seq_len..(i + 1) * self.seq_len)?,
         })
     }
 

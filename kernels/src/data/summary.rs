@@ -45,7 +45,11 @@ impl fmt::Display for DatasetSummary {
             DatasetKind::Text => ("plain text", "documents"),
             DatasetKind::Chat => ("chat", "conversations"),
         };
-        writeln!(f, "dataset: {kind}, {} {unit}, {} tokens", self.documents, self.tokens)?;
+        writeln!(
+            f,
+            "dataset: {kind}, {} {unit}, {} tokens",
+            self.documents, self.tokens
+        )?;
         writeln!(
             f,
             "examples: {} of seq_len + 1 = {} tokens: {} train, {} validation ({}/1000 asked)",

@@ -31,9 +31,12 @@ impl ChatTemplate {
             .build()
             .map_err(|e| DataError::TemplateSyntax(e.to_string()))?;
         env.set_syntax(syntax);
-        env.add_function("raise_exception", |message: String| -> Result<Value, JinjaError> {
-            Err(JinjaError::new(ErrorKind::InvalidOperation, message))
-        });
+        env.add_function(
+            "raise_exception",
+            |message: String| -> Result<Value, JinjaError> {
+                Err(JinjaError::new(ErrorKind::InvalidOperation, message))
+            },
+        );
         env.add_template_owned(NAME, source.to_owned())
             .map_err(|e| DataError::TemplateSyntax(e.to_string()))?;
         Ok(Self { env })
@@ -55,10 +58,16 @@ impl ChatTemplate {
     /// Renders `messages`, followed by the header of an assistant turn when `add_generation_prompt` is true.
     ///
     /// The error is the template engine's message (the caller knows the line it belongs to).
-    pub fn render(&self, messages: &[Message], add_generation_prompt: bool) -> Result<String, String> {
+    pub fn render(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<String, String> {
         let messages: Value = messages
             .iter()
-            .map(|m| Value::from_pairs([("role", m.role.as_str()), ("content", m.content.as_str())]))
+            .map(|m| {
+                Value::from_pairs([("role", m.role.as_str()), ("content", m.content.as_str())])
+            })
             .collect();
         let context = Value::from_pairs([
             ("messages", messages),

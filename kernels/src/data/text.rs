@@ -13,7 +13,11 @@ use crate::tokenizer::Encode;
 /// [`ExampleStats::dropped_tokens`](super::ExampleStats::dropped_tokens). Every target counts in the loss.
 ///
 /// Errors: `seq_len == 0`, or no document holds any text.
-pub fn text_examples<T, S>(documents: &[S], tokenizer: &T, seq_len: usize) -> Result<Examples, DataError>
+pub fn text_examples<T, S>(
+    documents: &[S],
+    tokenizer: &T,
+    seq_len: usize,
+) -> Result<Examples, DataError>
 where
     T: Encode + ?Sized,
     S: AsRef<str>,
@@ -22,8 +26,14 @@ where
         return Err(DataError::ZeroSeqLen);
     }
     if documents.iter().all(|d| d.as_ref().is_empty()) {
-        let what = if documents.is_empty() { "no documents" } else { "every document is empty" };
-        return Err(DataError::Empty { what: what.to_owned() });
+        let what = if documents.is_empty() {
+            "no documents"
+        } else {
+            "every document is empty"
+        };
+        return Err(DataError::Empty {
+            what: what.to_owned(),
+        });
     }
     let mut stream = Vec::new();
     for document in documents {
@@ -47,15 +57,25 @@ where
 }
 
 /// [`text_examples`] over one document given as bytes (a dataset blob), which must be UTF-8.
-pub fn text_examples_from_bytes<T>(blob: &[u8], tokenizer: &T, seq_len: usize) -> Result<Examples, DataError>
+pub fn text_examples_from_bytes<T>(
+    blob: &[u8],
+    tokenizer: &T,
+    seq_len: usize,
+) -> Result<Examples, DataError>
 where
     T: Encode + ?Sized,
 {
     let text = std::str::from_utf8(blob).map_err(|e| {
         let byte = e.valid_up_to();
         let line = blob[..byte].iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = blob[..byte].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        DataError::NotUtf8 { line, byte: byte - line_start }
+        let line_start = blob[..byte]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        DataError::NotUtf8 {
+            line,
+            byte: byte - line_start,
+        }
     })?;
     text_examples(&[text], tokenizer, seq_len)
 }

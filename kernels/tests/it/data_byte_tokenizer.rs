@@ -9,7 +9,11 @@ pub const IM_END: u32 = 257;
 /// `<|endoftext|>`.
 pub const END_OF_TEXT: u32 = 258;
 
-const SPECIALS: [(&str, u32); 3] = [("<|im_start|>", IM_START), ("<|im_end|>", IM_END), ("<|endoftext|>", END_OF_TEXT)];
+const SPECIALS: [(&str, u32); 3] = [
+    ("<|im_start|>", IM_START),
+    ("<|im_end|>", IM_END),
+    ("<|endoftext|>", END_OF_TEXT),
+];
 
 /// Bytes are ids 0..=255; special strings are parsed only when asked.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +46,9 @@ impl Encode for ByteTokenizer {
         let mut ids = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
-            let special = SPECIALS.iter().find(|(s, _)| parse_special && rest.starts_with(s));
+            let special = SPECIALS
+                .iter()
+                .find(|(s, _)| parse_special && rest.starts_with(s));
             match special {
                 Some((s, id)) => {
                     ids.push(*id);

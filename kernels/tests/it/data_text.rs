@@ -22,13 +22,18 @@ fn documents_are_concatenated_with_eos_and_the_tail_is_dropped() {
     assert!(examples.get(2).is_none());
     let stats = examples.stats();
     assert_eq!(stats.kind, DatasetKind::Text);
-    assert_eq!((stats.documents, stats.tokens, stats.dropped_tokens), (2, 7, 1));
+    assert_eq!(
+        (stats.documents, stats.tokens, stats.dropped_tokens),
+        (2, 7, 1)
+    );
     assert_eq!(stats.loss_tokens, 4);
 }
 
 #[test]
 fn bos_starts_each_document_when_the_tokenizer_has_one() {
-    let tokenizer = ByteTokenizer { bos: Some(IM_START) };
+    let tokenizer = ByteTokenizer {
+        bos: Some(IM_START),
+    };
     let examples = text_examples(&["ab", "c"], &tokenizer, 6).unwrap();
     assert_eq!(examples.len(), 1);
     let expected = [IM_START, 97, 98, IM_END, IM_START, 99, IM_END];
@@ -49,20 +54,33 @@ fn special_token_strings_in_plain_text_stay_text() {
 fn a_blob_must_be_utf8_and_the_error_names_the_line() {
     let ok = text_examples_from_bytes(b"hello world", &ByteTokenizer::new(), 3).unwrap();
     assert_eq!(ok.len(), 3); // 12 tokens, windows of 4
-    let err = text_examples_from_bytes(b"first\nse\xffcond\n", &ByteTokenizer::new(), 3).unwrap_err();
-    assert!(matches!(err, DataError::NotUtf8 { line: 2, byte: 2 }), "{err}");
+    let err =
+        text_examples_from_bytes(b"first\nse\xffcond\n", &ByteTokenizer::new(), 3).unwrap_err();
+    assert!(
+        matches!(err, DataError::NotUtf8 { line: 2, byte: 2 }),
+        "{err}"
+    );
 }
 
 #[test]
 fn empty_input_and_zero_seq_len_are_errors() {
     let t = ByteTokenizer::new();
     let none: [&str; 0] = [];
-    assert!(matches!(text_examples(&none, &t, 4), Err(DataError::Empty { .. })));
+    assert!(matches!(
+        text_examples(&none, &t, 4),
+        Err(DataError::Empty { .. })
+    ));
     let err = text_examples(&["", ""], &t, 4).unwrap_err();
     assert!(matches!(err, DataError::Empty { .. }));
     assert!(err.to_string().contains("every document is empty"), "{err}");
-    assert!(matches!(text_examples(&["abc"], &t, 0), Err(DataError::ZeroSeqLen)));
-    assert!(matches!(text_examples_from_bytes(b"", &t, 4), Err(DataError::Empty { .. })));
+    assert!(matches!(
+        text_examples(&["abc"], &t, 0),
+        Err(DataError::ZeroSeqLen)
+    ));
+    assert!(matches!(
+        text_examples_from_bytes(b"", &t, 4),
+        Err(DataError::Empty { .. })
+    ));
 }
 
 #[test]
