@@ -5,10 +5,16 @@
 //! exact 64-bit products and sums (a 32-bit backend emulates them with carries); every bound is stated where the
 //! arithmetic happens. The matmuls stay int8 × int8 → i32 ([`crate::cpu`]).
 
+pub mod attention;
 pub mod glu;
+pub mod loss;
 pub mod rmsnorm;
+pub mod rope;
 pub mod rows;
 
+pub use attention::Attention;
 pub use glu::{Activation, Glu};
+pub use loss::{CrossEntropy, LossOutput};
 pub use rmsnorm::RmsNorm;
+pub use rope::Rope;
 pub use rows::Rows;
