@@ -6,6 +6,7 @@
 //! arithmetic happens. The matmuls stay int8 × int8 → i32 ([`crate::cpu`]).
 
 pub mod attention;
+pub mod exact;
 pub mod glu;
 pub mod loss;
 pub mod rmsnorm;

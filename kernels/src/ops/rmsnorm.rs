@@ -181,7 +181,13 @@ impl RmsNorm {
                 .iter()
                 .map(|&a| i64::from(a) * i64::from(mean[0]))
                 .collect();
-            let (diff, diff_exp) = sub_aligned(dn_row, dn.exp[r], &t, n.exp[r] + mean_exp);
+            let dn_r = Rows {
+                cols,
+                mant: dn_row.to_vec(),
+                exp: vec![dn.exp[r]],
+            };
+            let diff = dn_r.sub(&Rows::from_wide(cols, &t, &[n.exp[r] + mean_exp]));
+            let (diff, diff_exp) = (diff.mant, diff.exp[0]);
             // ρ = sqrt(d)/sqrt(D) · 2^(-e) = inv_d · 2^(inv_exp − e).
             for (w, &dv) in wide[r * cols..(r + 1) * cols].iter_mut().zip(&diff) {
                 *w = i64::from(dv) * st.inv_d;
@@ -190,20 +196,6 @@ impl RmsNorm {
         }
         Rows::from_wide(cols, &wide, &exps)
     }
-}
-
-/// `a · 2^ea − b · 2^eb`, elementwise, at the exponent `max(ea, eb') − 38` (where `eb'` is `b`'s exponent after
-/// normalizing it to 23 bits), normalized to 23-bit mantissas. Parts below `2^-38` of the larger operand's scale
-/// are rounded away, by the rounding rule.
-fn sub_aligned(a: &[i32], ea: i32, b: &[i64], eb: i32) -> (Vec<i32>, i32) {
-    let (b, eb) = rows::normalize_row(b, eb);
-    let top = ea.max(eb) - 38;
-    let wide: Vec<i64> = a
-        .iter()
-        .zip(&b)
-        .map(|(&x, &y)| round::shift(i64::from(x), ea - top) - round::shift(i64::from(y), eb - top))
-        .collect();
-    rows::normalize_row(&wide, top)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! Mantissas of 23 bits leave room for exact products: a mantissa times a 31-bit multiplier or another mantissa
 //! fits in i64, and a sum of up to 2^17 such products of 23 × 23 bits does too.
 
-use crate::fixed::{bfp, round};
+use crate::fixed::{bfp, round, scale::Multiplier};
 
 /// Magnitude bits of a normalized mantissa: `|mant| < 2^23`.
 pub const MANT_BITS: u32 = 23;
@@ -55,6 +55,54 @@ impl Rows {
             out.exp[r] = new_exp;
         }
         out
+    }
+
+    /// `self + other`, elementwise, row by row: each row is summed at the exponent `max(e_a, e_b) − 38` (both
+    /// 23-bit operands fit with room for the carry), terms further below rounded half to even onto it, then
+    /// normalized.
+    pub fn add(&self, other: &Rows) -> Rows {
+        self.combine(other, false)
+    }
+
+    /// `self − other`, as [`Rows::add`].
+    pub fn sub(&self, other: &Rows) -> Rows {
+        self.combine(other, true)
+    }
+
+    fn combine(&self, other: &Rows, negate: bool) -> Rows {
+        assert_eq!(
+            (self.rows(), self.cols),
+            (other.rows(), other.cols),
+            "Rows: shapes differ"
+        );
+        let mut out = Rows::zeros(self.rows(), self.cols);
+        let mut wide = vec![0i64; self.cols];
+        for r in 0..self.rows() {
+            let (ea, eb) = (self.exp[r], other.exp[r]);
+            let top = ea.max(eb) - 38;
+            for ((w, &a), &b) in wide.iter_mut().zip(self.row(r)).zip(other.row(r)) {
+                let (a, b) = (
+                    round::shift(i64::from(a), ea - top),
+                    round::shift(i64::from(b), eb - top),
+                );
+                *w = if negate { a - b } else { a + b };
+            }
+            let (m, e) = normalize_row(&wide, top);
+            out.mant[r * self.cols..(r + 1) * self.cols].copy_from_slice(&m);
+            out.exp[r] = e;
+        }
+        out
+    }
+
+    /// Every value times a constant multiplier.
+    pub fn scale(&self, m: Multiplier) -> Rows {
+        let wide: Vec<i64> = self
+            .mant
+            .iter()
+            .map(|&v| i64::from(v) * i64::from(m.m))
+            .collect();
+        let exps: Vec<i32> = self.exp.iter().map(|e| e - m.s as i32).collect();
+        Rows::from_wide(self.cols, &wide, &exps)
     }
 
     /// The values as f64 (for tests, metrics and the loss display; never for anything committed).
@@ -130,6 +178,25 @@ mod tests {
             }
         }
         assert!(rows.mant.iter().all(|m| m.unsigned_abs() < 1 << MANT_BITS));
+    }
+
+    #[test]
+    fn add_and_sub_align_exponents() {
+        let a = Rows::from_f64(3, &[1.0, 1e-12, -2.0, 5.0, 5.0, 5.0]);
+        let b = Rows::from_f64(3, &[1e-12, 1.0, 2.0, 1e9, 0.0, -1e9]);
+        let sum = a.add(&b).to_f64();
+        let want: [f64; 6] = [1.0 + 1e-12, 1.0 + 1e-12, 0.0, 1e9 + 5.0, 5.0, 5.0 - 1e9];
+        // Exact to 23 bits of each row's largest value (a row shares one exponent).
+        for (r, (g, w)) in sum.chunks(3).zip(want.chunks(3)).enumerate() {
+            let max = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for (a, b) in g.iter().zip(w) {
+                assert!((a - b).abs() <= max * 2f64.powi(-22), "row {r}: {a} vs {b}");
+            }
+        }
+        let diff = a.sub(&a).to_f64();
+        assert!(diff.iter().all(|&v| v == 0.0));
+        let half = a.scale(Multiplier::from_f64(0.5).unwrap()).to_f64();
+        assert_eq!(half[0], 0.5);
     }
 
     #[test]
