@@ -20,15 +20,8 @@ pub enum TokenizerError {
         supported: String,
     },
     /// A metadata key the tokenizer needs is absent or holds another type.
-    #[error(
-        "GGUF metadata `{key}` is missing or is not {expected}: the file does not embed a complete tokenizer"
-    )]
-    Metadata {
-        /// The metadata key.
-        key: &'static str,
-        /// The type that was expected, in words.
-        expected: &'static str,
-    },
+    #[error("tokenizer metadata: {0}")]
+    Gguf(#[from] crate::io::gguf::GgufError),
     /// The vocabulary has no tokens.
     #[error("the vocabulary is empty: tokenizer.ggml.tokens has no entries")]
     EmptyVocabulary,

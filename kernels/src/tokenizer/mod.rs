@@ -12,6 +12,7 @@
 mod bpe;
 mod byte_level;
 mod error;
+mod gguf;
 mod merges;
 mod pre_tokenizer;
 mod special;
