@@ -63,7 +63,7 @@ impl Tokenizer {
         if size == 0 {
             return Err(TokenizerError::EmptyVocabulary);
         }
-        if u32::try_from(size).is_err() || size == u32::MAX as usize {
+        if size >= u32::MAX as usize {
             return Err(TokenizerError::TooManyTokens(size));
         }
         let types = if spec.token_types.is_empty() {
@@ -328,6 +328,12 @@ mod tests {
             [id("hello"), id("Ġw"), id("o"), id("r"), id("l"), id("d")]
         );
         assert_eq!(t.encode("hell", false), [id("hell")]);
+    }
+
+    #[test]
+    fn shareable_across_threads() {
+        fn check<T: Send + Sync>() {}
+        check::<Tokenizer>();
     }
 
     #[test]

@@ -8,6 +8,18 @@
 //! Encoding runs in four steps: special tokens are cut out as whole strings; the rest is split into words by the
 //! [`PreTokenizer`]; each word's bytes are spelled in GPT-2's byte characters; adjacent symbols are merged by rank.
 //! Decoding concatenates each token's bytes, so `decode(encode(text)) == text` for every text.
+//!
+//! ```no_run
+//! use tern_kernels::io::gguf::Gguf;
+//! use tern_kernels::tokenizer::{Encode, Tokenizer};
+//!
+//! let tokenizer = Tokenizer::from_gguf(&Gguf::read("SmolLM2-135M-Instruct.Q4_1.gguf")?)?;
+//! let prompt = "<|im_start|>user\nHi<|im_end|>\n";
+//! let ids = tokenizer.encode(prompt, true);
+//! assert_eq!(ids[0], tokenizer.token_id("<|im_start|>").unwrap());
+//! assert_eq!(tokenizer.decode(&ids)?, prompt);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod bpe;
 mod byte_level;

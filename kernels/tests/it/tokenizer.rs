@@ -219,6 +219,47 @@ fn smollm2_exact_encodings() {
     assert!(t.encode("", true).is_empty());
 }
 
+/// Token ids computed independently with Hugging Face `tokenizers` 0.23.3, configured as SmolLM2's
+/// `tokenizer.json` is (this file's vocabulary and merges; pre-tokenizer `Digits(individual_digits)` then
+/// `ByteLevel(add_prefix_space = false)`; the control tokens added as special): a chat prompt, code with mixed
+/// whitespace, and characters that case folding or Unicode categories could trip.
+#[test]
+fn smollm2_matches_reference_tokenizations() {
+    let Some(t) = smollm2() else { return };
+    let cases: [(&str, &[u32]); 4] = [
+        (
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n\
+             <|im_start|>user\nWhat's 12+7?<|im_end|>\n<|im_start|>assistant\n",
+            &[
+                1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018,
+                411, 407, 19712, 8182, 2, 198, 1, 4093, 198, 1780, 506, 216, 33, 34, 27, 39, 47, 2,
+                198, 1, 520, 9531, 198,
+            ],
+        ),
+        (
+            "def f(x):\n\treturn x**2  # square\n\n\n    \r\n  \u{a0} \u{2003}x \u{3000}y",
+            &[
+                1604, 275, 24, 104, 727, 198, 197, 5406, 1792, 828, 34, 216, 907, 5222, 1116, 2367,
+                2738, 256, 15442, 216, 321, 221, 104, 216, 12109, 218, 105,
+            ],
+        ),
+        (
+            "\u{17f}'S '\u{17f} \u{212a} \u{2126} \u{fb01} \u{bd} \u{b2} \u{663} \u{1d7d8} ",
+            &[
+                144, 140, 23, 67, 637, 144, 140, 4636, 222, 120, 4636, 222, 116, 40367, 216, 16738,
+                216, 19133, 216, 164, 113, 216, 23159, 249, 242, 216,
+            ],
+        ),
+        (
+            "<|endoftext|><|endoftext|>a<|im_start|><|im_end|>",
+            &[0, 0, 81, 1, 2],
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(t.encode(text, true), expected, "{text:?}");
+    }
+}
+
 /// decode(encode(text)) == text on a whole play, with and without special-token parsing.
 #[test]
 fn smollm2_round_trips_hamlet() {
