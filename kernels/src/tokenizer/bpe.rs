@@ -24,7 +24,8 @@ pub struct TokenizerSpec {
     pub bos: Option<u32>,
     /// `tokenizer.ggml.eos_token_id`; when absent, the `<|endoftext|>` token if there is one.
     pub eos: Option<u32>,
-    /// `tokenizer.ggml.add_bos_token`; when absent, the pre-tokenizer family's custom (true for Llama 3).
+    /// `tokenizer.ggml.add_bos_token`; when absent, the pre-tokenizer family's custom (true for Llama 3). Without a
+    /// `bos` token it has no effect.
     pub add_bos: Option<bool>,
     /// `tokenizer.ggml.padding_token_id`.
     pub padding: Option<u32>,
