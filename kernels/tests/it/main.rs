@@ -1,2 +1,4 @@
 //! Integration tests of tern-kernels.
 mod data;
+mod io_gguf;
+mod tokenizer;
