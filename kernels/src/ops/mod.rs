@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod exact;
 pub mod glu;
+pub mod lora;
 pub mod loss;
 pub mod rmsnorm;
 pub mod rope;
@@ -15,6 +16,7 @@ pub mod rows;
 
 pub use attention::Attention;
 pub use glu::{Activation, Glu};
+pub use lora::{LoraActivations, LoraGrads, LoraShape};
 pub use loss::{CrossEntropy, LossOutput};
 pub use rmsnorm::RmsNorm;
 pub use rope::Rope;
