@@ -14,6 +14,7 @@
 //! | [`ops`] | the non-matmul layers (RMSNorm, RoPE, softmax, activations) forward and backward on per-row block floating point |
 //! | [`tensor`] | packed ternary and int8 matrices |
 //! | [`model`] | model configuration, base weights and LoRA adapters |
+//! | [`train`] | the optimizer (integer AdamW), the learning-rate schedule |
 //! | [`cpu`] | the CPU backend: integer matmuls with SIMD chosen at run time, over all cores |
 
 pub mod cpu;
@@ -25,3 +26,4 @@ pub mod ops;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;
+pub mod train;

@@ -1,0 +1,8 @@
+//! The integer training step's parts beyond the layers: the optimizer and the learning-rate schedule (in progress:
+//! the state encoding and the step itself follow).
+
+pub mod adamw;
+pub mod schedule;
+
+pub use adamw::{AdamW, MASTER_FRAC, Moments};
+pub use schedule::LrSchedule;
