@@ -3,6 +3,8 @@
 
 pub mod adamw;
 pub mod schedule;
+pub mod state;
 
 pub use adamw::{AdamW, MASTER_FRAC, Moments};
 pub use schedule::LrSchedule;
+pub use state::{AdapterState, StateError, TrainState};
