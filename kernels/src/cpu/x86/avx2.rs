@@ -8,6 +8,7 @@
 //!   most 2·127·127 = 32 258 < 2^15, so `vpmaddubsw` never saturates.
 #![allow(unsafe_code)]
 
+use super::{Span, spans};
 use crate::cpu::activations::ActivationBlock;
 use crate::cpu::kernel::OutTile;
 use crate::tensor::layout::{CHUNK_BYTES, K_BLOCK, PANEL_ROWS};
@@ -80,24 +81,27 @@ unsafe fn ternary_tile(
     let weights = &w.packed_bytes()[panels.start * panel_bytes..panels.end * panel_bytes];
     for q in 0..panels.len() {
         let masks = lane_masks(out.cols, q);
-        let wq = weights[q * panel_bytes..].as_ptr();
-        let mut i = 0;
-        while i < x.rows {
-            let mr = (x.rows - i).min(ROWS);
-            let xp = x.bytes[i * kp..].as_ptr();
-            let sums = x.sums[i..].as_ptr();
-            let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
-            // SAFETY: `xp` has `mr` rows of `kp` bytes, `sums` `mr` values, `wq` one panel (`kp / 16` chunks),
-            // and `o` has `mr` rows of `stride` whose masked lanes are valid columns.
-            unsafe {
-                match mr {
-                    1 => ternary_micro::<1>(xp, kp, sums, wq, o, out.stride, masks),
-                    2 => ternary_micro::<2>(xp, kp, sums, wq, o, out.stride, masks),
-                    3 => ternary_micro::<3>(xp, kp, sums, wq, o, out.stride, masks),
-                    _ => ternary_micro::<4>(xp, kp, sums, wq, o, out.stride, masks),
+        for (start, k) in spans(kp) {
+            let wq = weights[q * panel_bytes + start / K_BLOCK * CHUNK_BYTES..].as_ptr();
+            let mut i = 0;
+            while i < x.rows {
+                let mr = (x.rows - i).min(ROWS);
+                let xp = x.bytes[i * kp + start..].as_ptr();
+                let sums = x.sums[i..].as_ptr();
+                let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
+                // SAFETY: `xp` has `mr` rows (stride `kp`) with `k.len` bytes from it, `sums` `mr` values, `wq` the
+                // panel's `k.len / 16` chunks from `start`, and `o` has `mr` rows of `stride` whose masked lanes
+                // are valid columns.
+                unsafe {
+                    match mr {
+                        1 => ternary_micro::<1>(xp, k, sums, wq, o, out.stride, masks),
+                        2 => ternary_micro::<2>(xp, k, sums, wq, o, out.stride, masks),
+                        3 => ternary_micro::<3>(xp, k, sums, wq, o, out.stride, masks),
+                        _ => ternary_micro::<4>(xp, k, sums, wq, o, out.stride, masks),
+                    }
                 }
+                i += mr;
             }
-            i += mr;
         }
     }
 }
@@ -109,7 +113,7 @@ unsafe fn ternary_tile(
 #[target_feature(enable = "avx2")]
 unsafe fn ternary_micro<const MR: usize>(
     x: *const u8,
-    kp: usize,
+    k: Span,
     sums: *const i32,
     w: *const u8,
     out: *mut i32,
@@ -119,7 +123,7 @@ unsafe fn ternary_micro<const MR: usize>(
     let three = _mm256_set1_epi8(3);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_si256(); 2]; MR];
-    for block in 0..kp / K_BLOCK {
+    for block in 0..k.len / K_BLOCK {
         // SAFETY: chunk `block` of the panel lies inside it.
         let mut packed = unsafe {
             let chunk = w.add(block * CHUNK_BYTES);
@@ -135,9 +139,9 @@ unsafe fn ternary_micro<const MR: usize>(
                 _mm256_and_si256(packed[1], three),
             ];
             for (i, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: row `i < MR` holds `kp` bytes and `block·16 + 4f + 4 ≤ kp`.
+                // SAFETY: row `i < MR` holds `k.len` bytes and `block·16 + 4f + 4 ≤ k.len`.
                 let four = unsafe {
-                    x.add(i * kp + block * K_BLOCK + 4 * f)
+                    x.add(i * k.stride + block * K_BLOCK + 4 * f)
                         .cast::<i32>()
                         .read_unaligned()
                 };
@@ -157,9 +161,8 @@ unsafe fn ternary_micro<const MR: usize>(
         // SAFETY: `sums` holds `MR` values.
         let sum = _mm256_set1_epi32(unsafe { sums.add(i).read() });
         for (h, &acc) in acc.iter().enumerate() {
-            let result = _mm256_sub_epi32(acc, sum);
             // SAFETY: the masked lanes of row `i`, half `h` are valid output columns.
-            unsafe { _mm256_maskstore_epi32(out.add(i * stride + 8 * h), masks[h], result) };
+            unsafe { store(out.add(i * stride + 8 * h), masks[h], acc, sum, k.first) };
         }
     }
 }
@@ -179,23 +182,25 @@ unsafe fn int8_tile(
     let weights = &w.packed_values()[panels.start * panel_len..panels.end * panel_len];
     for q in 0..panels.len() {
         let masks = lane_masks(out.cols, q);
-        let wq = weights[q * panel_len..].as_ptr();
-        let mut i = 0;
-        while i < x.rows {
-            let mr = (x.rows - i).min(ROWS);
-            let xp = x.bytes[i * kp..].as_ptr();
-            let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
-            // SAFETY: `xp` has `mr` rows of `kp` bytes, `wq` one panel (`kp / 4` chunks), and `o` has `mr` rows
-            // of `stride` whose masked lanes are valid columns.
-            unsafe {
-                match mr {
-                    1 => int8_micro::<1>(xp, kp, wq, o, out.stride, masks),
-                    2 => int8_micro::<2>(xp, kp, wq, o, out.stride, masks),
-                    3 => int8_micro::<3>(xp, kp, wq, o, out.stride, masks),
-                    _ => int8_micro::<4>(xp, kp, wq, o, out.stride, masks),
+        for (start, k) in spans(kp) {
+            let wq = weights[q * panel_len + start / 4 * CHUNK_BYTES..].as_ptr();
+            let mut i = 0;
+            while i < x.rows {
+                let mr = (x.rows - i).min(ROWS);
+                let xp = x.bytes[i * kp + start..].as_ptr();
+                let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
+                // SAFETY: `xp` has `mr` rows (stride `kp`) with `k.len` bytes from it, `wq` the panel's `k.len / 4`
+                // chunks from `start`, and `o` has `mr` rows of `stride` whose masked lanes are valid columns.
+                unsafe {
+                    match mr {
+                        1 => int8_micro::<1>(xp, k, wq, o, out.stride, masks),
+                        2 => int8_micro::<2>(xp, k, wq, o, out.stride, masks),
+                        3 => int8_micro::<3>(xp, k, wq, o, out.stride, masks),
+                        _ => int8_micro::<4>(xp, k, wq, o, out.stride, masks),
+                    }
                 }
+                i += mr;
             }
-            i += mr;
         }
     }
 }
@@ -207,7 +212,7 @@ unsafe fn int8_tile(
 #[target_feature(enable = "avx2")]
 unsafe fn int8_micro<const MR: usize>(
     x: *const u8,
-    kp: usize,
+    k: Span,
     w: *const i8,
     out: *mut i32,
     stride: usize,
@@ -215,7 +220,7 @@ unsafe fn int8_micro<const MR: usize>(
 ) {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_si256(); 2]; MR];
-    for group in 0..kp / 4 {
+    for group in 0..k.len / 4 {
         // SAFETY: chunk `group` of the panel lies inside it.
         let weights = unsafe {
             let chunk = w.add(group * CHUNK_BYTES);
@@ -226,8 +231,12 @@ unsafe fn int8_micro<const MR: usize>(
         };
         let magnitudes = [_mm256_abs_epi8(weights[0]), _mm256_abs_epi8(weights[1])];
         for (i, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: row `i < MR` holds `kp` bytes and `4·group + 4 ≤ kp`.
-            let four = unsafe { x.add(i * kp + 4 * group).cast::<i32>().read_unaligned() };
+            // SAFETY: row `i < MR` holds `k.len` bytes and `4·group + 4 ≤ k.len`.
+            let four = unsafe {
+                x.add(i * k.stride + 4 * group)
+                    .cast::<i32>()
+                    .read_unaligned()
+            };
             let xv = _mm256_set1_epi32(four);
             for h in 0..2 {
                 let pairs = _mm256_maddubs_epi16(magnitudes[h], _mm256_sign_epi8(xv, weights[h]));
@@ -238,7 +247,32 @@ unsafe fn int8_micro<const MR: usize>(
     for (i, acc) in acc.iter().enumerate() {
         for (h, &acc) in acc.iter().enumerate() {
             // SAFETY: the masked lanes of row `i`, half `h` are valid output columns.
-            unsafe { _mm256_maskstore_epi32(out.add(i * stride + 8 * h), masks[h], acc) };
+            unsafe {
+                store(
+                    out.add(i * stride + 8 * h),
+                    masks[h],
+                    acc,
+                    _mm256_setzero_si256(),
+                    k.first,
+                )
+            };
         }
     }
+}
+
+/// Writes the masked lanes of `acc − correction` on the first pass, adds `acc` to them on later ones.
+///
+/// # Safety
+/// AVX2 present; the masked lanes of `out` are valid to read and write.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn store(out: *mut i32, mask: __m256i, acc: __m256i, correction: __m256i, first: bool) {
+    let result = if first {
+        _mm256_sub_epi32(acc, correction)
+    } else {
+        // SAFETY: the caller guarantees the masked lanes are valid.
+        _mm256_add_epi32(acc, unsafe { _mm256_maskload_epi32(out, mask) })
+    };
+    // SAFETY: as above.
+    unsafe { _mm256_maskstore_epi32(out, mask, result) };
 }

@@ -11,7 +11,7 @@
 //! Sums wrap modulo 2^32 on the way (e.g. `Σ (x+128)·w` can pass 2^31); the corrected result is exact.
 #![allow(unsafe_code)]
 
-use super::{TILE_ROWS, by_rows};
+use super::{Span, TILE_ROWS, by_rows, spans};
 use crate::cpu::activations::ActivationBlock;
 use crate::cpu::kernel::OutTile;
 use crate::tensor::layout::{CHUNK_BYTES, K_BLOCK, PANEL_ROWS};
@@ -86,29 +86,50 @@ unsafe fn ternary_tile(
     while q < npanels {
         let np = (npanels - q).min(2);
         let masks = [lane_mask(out.cols, q), lane_mask(out.cols, q + 1)];
-        let wq = weights[q * panel_bytes..].as_ptr();
-        let mut i = 0;
-        while i < x.rows {
-            let mr = (x.rows - i).min(TILE_ROWS);
-            let xp = x.bytes[i * kp..].as_ptr();
-            let sums = x.sums[i..].as_ptr();
-            let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
-            // SAFETY: `xp` has `mr` rows of `kp` bytes, `sums` `mr` values, `wq` `np` panels of `panel_bytes`
-            // (`kp / 16` chunks each), and `o` has `mr` rows of `stride` whose masked lanes are valid columns.
-            unsafe {
-                if np == 2 {
-                    by_rows!(
-                        mr,
-                        ternary_micro::<_, 2>(xp, kp, sums, wq, panel_bytes, o, out.stride, masks)
-                    );
-                } else {
-                    by_rows!(
-                        mr,
-                        ternary_micro::<_, 1>(xp, kp, sums, wq, panel_bytes, o, out.stride, masks)
-                    );
+        for (start, k) in spans(kp) {
+            let wq = weights[q * panel_bytes + start / K_BLOCK * CHUNK_BYTES..].as_ptr();
+            let mut i = 0;
+            while i < x.rows {
+                let mr = (x.rows - i).min(TILE_ROWS);
+                let xp = x.bytes[i * kp + start..].as_ptr();
+                let sums = x.sums[i..].as_ptr();
+                let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
+                // SAFETY: `xp` has `mr` rows (stride `kp`) with `k.len` bytes from it, `sums` `mr` values, `wq`
+                // `np` panels of `panel_bytes` with `k.len / 16` chunks from `start`, and `o` has `mr` rows of
+                // `stride` whose masked lanes are valid columns.
+                unsafe {
+                    if np == 2 {
+                        by_rows!(
+                            mr,
+                            ternary_micro::<_, 2>(
+                                xp,
+                                k,
+                                sums,
+                                wq,
+                                panel_bytes,
+                                o,
+                                out.stride,
+                                masks
+                            )
+                        );
+                    } else {
+                        by_rows!(
+                            mr,
+                            ternary_micro::<_, 1>(
+                                xp,
+                                k,
+                                sums,
+                                wq,
+                                panel_bytes,
+                                o,
+                                out.stride,
+                                masks
+                            )
+                        );
+                    }
                 }
+                i += mr;
             }
-            i += mr;
         }
         q += np;
     }
@@ -122,7 +143,7 @@ unsafe fn ternary_tile(
 #[allow(clippy::too_many_arguments)]
 unsafe fn ternary_micro<const MR: usize, const NP: usize>(
     x: *const u8,
-    kp: usize,
+    k: Span,
     sums: *const i32,
     w: *const u8,
     panel_bytes: usize,
@@ -132,7 +153,7 @@ unsafe fn ternary_micro<const MR: usize, const NP: usize>(
 ) {
     let three = _mm512_set1_epi8(3);
     let mut acc = [[_mm512_setzero_si512(); NP]; MR];
-    for block in 0..kp / K_BLOCK {
+    for block in 0..k.len / K_BLOCK {
         let mut codes = [[_mm512_setzero_si512(); 4]; NP];
         for (p, codes) in codes.iter_mut().enumerate() {
             // SAFETY: chunk `block` of panel `p` lies inside the `NP` panels the caller passed.
@@ -149,9 +170,9 @@ unsafe fn ternary_micro<const MR: usize, const NP: usize>(
         #[allow(clippy::needless_range_loop)] // `f` picks both the codes and the activation bytes
         for f in 0..4 {
             for (i, acc) in acc.iter_mut().enumerate() {
-                // SAFETY: row `i < MR` holds `kp` bytes and `block·16 + 4f + 4 ≤ kp`.
+                // SAFETY: row `i < MR` holds `k.len` bytes and `block·16 + 4f + 4 ≤ k.len`.
                 let four = unsafe {
-                    x.add(i * kp + block * K_BLOCK + 4 * f)
+                    x.add(i * k.stride + block * K_BLOCK + 4 * f)
                         .cast::<i32>()
                         .read_unaligned()
                 };
@@ -166,10 +187,15 @@ unsafe fn ternary_micro<const MR: usize, const NP: usize>(
         // SAFETY: `sums` holds `MR` values.
         let sum = _mm512_set1_epi32(unsafe { sums.add(i).read() });
         for (p, &acc) in acc.iter().enumerate() {
-            let result = _mm512_sub_epi32(acc, sum);
             // SAFETY: the masked lanes of row `i`, panel `p` are valid output columns.
             unsafe {
-                _mm512_mask_storeu_epi32(out.add(i * stride + p * PANEL_ROWS), masks[p], result)
+                store(
+                    out.add(i * stride + p * PANEL_ROWS),
+                    masks[p],
+                    acc,
+                    sum,
+                    k.first,
+                )
             };
         }
     }
@@ -194,29 +220,32 @@ unsafe fn int8_tile(
     while q < npanels {
         let np = (npanels - q).min(2);
         let masks = [lane_mask(out.cols, q), lane_mask(out.cols, q + 1)];
-        let wq = weights[q * panel_len..].as_ptr();
         let wsums = row_sums[q * PANEL_ROWS..].as_ptr();
-        let mut i = 0;
-        while i < x.rows {
-            let mr = (x.rows - i).min(TILE_ROWS);
-            let xp = x.bytes[i * kp..].as_ptr();
-            let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
-            // SAFETY: `xp` has `mr` rows of `kp` bytes, `wq` `np` panels of `panel_len` values (`kp / 4` chunks
-            // each), `wsums` `16·np` values, and `o` has `mr` rows of `stride` whose masked lanes are valid.
-            unsafe {
-                if np == 2 {
-                    by_rows!(
-                        mr,
-                        int8_micro::<_, 2>(xp, kp, wq, panel_len, wsums, o, out.stride, masks)
-                    );
-                } else {
-                    by_rows!(
-                        mr,
-                        int8_micro::<_, 1>(xp, kp, wq, panel_len, wsums, o, out.stride, masks)
-                    );
+        for (start, k) in spans(kp) {
+            let wq = weights[q * panel_len + start / 4 * CHUNK_BYTES..].as_ptr();
+            let mut i = 0;
+            while i < x.rows {
+                let mr = (x.rows - i).min(TILE_ROWS);
+                let xp = x.bytes[i * kp + start..].as_ptr();
+                let o = out.data[i * out.stride + q * PANEL_ROWS..].as_mut_ptr();
+                // SAFETY: `xp` has `mr` rows (stride `kp`) with `k.len` bytes from it, `wq` `np` panels of
+                // `panel_len` with `k.len / 4` chunks from `start`, `wsums` `16·np` values, and `o` has `mr` rows
+                // of `stride` whose masked lanes are valid.
+                unsafe {
+                    if np == 2 {
+                        by_rows!(
+                            mr,
+                            int8_micro::<_, 2>(xp, k, wq, panel_len, wsums, o, out.stride, masks)
+                        );
+                    } else {
+                        by_rows!(
+                            mr,
+                            int8_micro::<_, 1>(xp, k, wq, panel_len, wsums, o, out.stride, masks)
+                        );
+                    }
                 }
+                i += mr;
             }
-            i += mr;
         }
         q += np;
     }
@@ -230,7 +259,7 @@ unsafe fn int8_tile(
 #[allow(clippy::too_many_arguments)]
 unsafe fn int8_micro<const MR: usize, const NP: usize>(
     x: *const u8,
-    kp: usize,
+    k: Span,
     w: *const i8,
     panel_len: usize,
     wsums: *const i32,
@@ -239,7 +268,7 @@ unsafe fn int8_micro<const MR: usize, const NP: usize>(
     masks: [u16; 2],
 ) {
     let mut acc = [[_mm512_setzero_si512(); NP]; MR];
-    for group in 0..kp / 4 {
+    for group in 0..k.len / 4 {
         let mut weights = [_mm512_setzero_si512(); NP];
         for (p, weights) in weights.iter_mut().enumerate() {
             // SAFETY: chunk `group` of panel `p` lies inside the `NP` panels the caller passed.
@@ -247,8 +276,12 @@ unsafe fn int8_micro<const MR: usize, const NP: usize>(
                 unsafe { _mm512_loadu_si512(w.add(p * panel_len + group * CHUNK_BYTES).cast()) };
         }
         for (i, acc) in acc.iter_mut().enumerate() {
-            // SAFETY: row `i < MR` holds `kp` bytes and `4·group + 4 ≤ kp`.
-            let four = unsafe { x.add(i * kp + 4 * group).cast::<i32>().read_unaligned() };
+            // SAFETY: row `i < MR` holds `k.len` bytes and `4·group + 4 ≤ k.len`.
+            let four = unsafe {
+                x.add(i * k.stride + 4 * group)
+                    .cast::<i32>()
+                    .read_unaligned()
+            };
             let xv = _mm512_set1_epi32(four);
             for p in 0..NP {
                 acc[p] = _mm512_dpbusd_epi32(acc[p], xv, weights[p]);
@@ -263,11 +296,33 @@ unsafe fn int8_micro<const MR: usize, const NP: usize>(
     }
     for (i, acc) in acc.iter().enumerate() {
         for (p, &acc) in acc.iter().enumerate() {
-            let result = _mm512_sub_epi32(acc, corrections[p]);
             // SAFETY: the masked lanes of row `i`, panel `p` are valid output columns.
             unsafe {
-                _mm512_mask_storeu_epi32(out.add(i * stride + p * PANEL_ROWS), masks[p], result)
+                store(
+                    out.add(i * stride + p * PANEL_ROWS),
+                    masks[p],
+                    acc,
+                    corrections[p],
+                    k.first,
+                )
             };
         }
     }
+}
+
+/// Writes the masked lanes of `acc − correction` on the first pass, adds `acc` to them on later ones.
+///
+/// # Safety
+/// AVX-512 F present; the masked lanes of `out` are valid to read and write.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
+unsafe fn store(out: *mut i32, mask: u16, acc: __m512i, correction: __m512i, first: bool) {
+    let result = if first {
+        _mm512_sub_epi32(acc, correction)
+    } else {
+        // SAFETY: the caller guarantees the masked lanes are valid.
+        _mm512_add_epi32(acc, unsafe { _mm512_maskz_loadu_epi32(mask, out) })
+    };
+    // SAFETY: as above.
+    unsafe { _mm512_mask_storeu_epi32(out, mask, result) };
 }
