@@ -3,12 +3,13 @@
 //! into the 8 i32 lanes, one per output row. A register tile is up to 4 activation rows × one panel.
 //!
 //! * ternary: unsigned operand = weight code `w + 1 ∈ {0, 1, 2}`, signed = activation; a pair is at most
-//!   2·2·127 in size, far from i16 saturation. The tile subtracts each activation row's sum.
+//!   2·2·127 in size, so a whole reduction span accumulates in i16 before one `vpmaddwd`. The tile subtracts
+//!   each activation row's sum.
 //! * int8: unsigned operand = `|w|`, signed = `x·sign(w)` (`vpsignb`); with both in [-127, 127] a pair is at
 //!   most 2·127·127 = 32 258 < 2^15, so `vpmaddubsw` never saturates.
 #![allow(unsafe_code)]
 
-use super::{Span, spans};
+use super::{K_CHUNK, Span, spans};
 use crate::cpu::activations::ActivationBlock;
 use crate::cpu::kernel::OutTile;
 use crate::tensor::layout::{CHUNK_BYTES, K_BLOCK, PANEL_ROWS};
@@ -122,6 +123,9 @@ unsafe fn ternary_micro<const MR: usize>(
 ) {
     let three = _mm256_set1_epi8(3);
     let ones = _mm256_set1_epi16(1);
+    // i16 sums: one span adds at most K_CHUNK / 4 = 64 `vpmaddubsw` pairs of size ≤ 2·2·127 into each lane,
+    // 64·508 = 32 512 < 2^15, so they are exact and widen once at the end.
+    const { assert!(K_CHUNK <= 256) };
     let mut acc = [[_mm256_setzero_si256(); 2]; MR];
     for block in 0..k.len / K_BLOCK {
         // SAFETY: chunk `block` of the panel lies inside it.
@@ -147,8 +151,7 @@ unsafe fn ternary_micro<const MR: usize>(
                 };
                 let xv = _mm256_set1_epi32(four);
                 for h in 0..2 {
-                    let pairs = _mm256_maddubs_epi16(codes[h], xv);
-                    acc[h] = _mm256_add_epi32(acc[h], _mm256_madd_epi16(pairs, ones));
+                    acc[h] = _mm256_add_epi16(acc[h], _mm256_maddubs_epi16(codes[h], xv));
                 }
             }
             packed = [
@@ -161,6 +164,7 @@ unsafe fn ternary_micro<const MR: usize>(
         // SAFETY: `sums` holds `MR` values.
         let sum = _mm256_set1_epi32(unsafe { sums.add(i).read() });
         for (h, &acc) in acc.iter().enumerate() {
+            let acc = _mm256_madd_epi16(acc, ones);
             // SAFETY: the masked lanes of row `i`, half `h` are valid output columns.
             unsafe { store(out.add(i * stride + 8 * h), masks[h], acc, sum, k.first) };
         }
