@@ -168,6 +168,18 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_every_width_up_to_70() {
+        for cols in 1..=70 {
+            for rows in [1, 15, 16, 17] {
+                let values = random_values(Key(cols as u32), rows * cols);
+                let m = TernaryMatrix::from_values(rows, cols, &values).unwrap();
+                assert_eq!(m.to_values(), values, "{rows}×{cols}");
+                assert_eq!(m.padded_cols() % 16, 0);
+            }
+        }
+    }
+
+    #[test]
     fn rejects_bad_input() {
         assert_eq!(
             TernaryMatrix::from_values(2, 2, &[0, 1, 2, 0]),
