@@ -19,7 +19,7 @@ const SHAPES: [(&str, usize, usize, usize); 5] = [
 ];
 
 /// Time spent measuring one configuration (after one warm-up run).
-const BUDGET: Duration = Duration::from_millis(400);
+const BUDGET: Duration = Duration::from_millis(1000);
 
 fn main() {
     let all = Cpu::new().threads();
@@ -29,7 +29,7 @@ fn main() {
         SimdLevel::available()
     );
     println!(
-        "{:<20} {:<8} {:<13} {:>12} {:>12} {:>8}",
+        "{:<26} {:<8} {:<13} {:>12} {:>12} {:>8}",
         "shape (m=rows)",
         "weights",
         "SIMD",
@@ -63,7 +63,7 @@ fn main() {
                 let label = format!("{name} (m={m})");
                 let Ok(cpu) = Cpu::new().with_simd(level) else {
                     println!(
-                        "{label:<20} {kind:<8} {:<13} {:>12} {:>12}",
+                        "{label:<26} {kind:<8} {:<13} {:>12} {:>12}",
                         level.to_string(),
                         "n/a",
                         "n/a"
@@ -82,7 +82,7 @@ fn main() {
                     rates.push(ops / seconds / 1e9);
                 }
                 println!(
-                    "{label:<20} {kind:<8} {:<13} {:>8.1} GOP/s {:>6.1} GOP/s {:>7.2}x",
+                    "{label:<26} {kind:<8} {:<13} {:>8.1} GOP/s {:>6.1} GOP/s {:>7.2}x",
                     level.to_string(),
                     rates[0],
                     rates[1],
