@@ -93,7 +93,7 @@ impl Cpu {
         let (k, n) = (w.cols(), w.rows());
         let m = check_operands(x, k, n, out, MAX_K_TERNARY)?;
         let kernel = self.kernel;
-        self.run(m, n, k, out, |tile, out| {
+        self.run((m, n, k), w.byte_len(), out, |tile, out| {
             for_each_block(x, k, w.padded_cols(), false, tile, out, |block, out| {
                 kernel.ternary(block, w, tile.panels.clone(), out);
             });
@@ -108,7 +108,7 @@ impl Cpu {
         let m = check_operands(x, k, n, out, MAX_K_I8)?;
         let kernel = self.kernel;
         let offset = kernel.offset_int8_activations();
-        self.run(m, n, k, out, |tile, out| {
+        self.run((m, n, k), w.byte_len(), out, |tile, out| {
             for_each_block(x, k, w.padded_cols(), offset, tile, out, |block, out| {
                 kernel.int8(block, w, tile.panels.clone(), out);
             });
@@ -161,13 +161,12 @@ impl Cpu {
         Ok(())
     }
 
-    /// Runs `tile` over the split of an `m × n × k` product, each call with its output rectangle (rows
-    /// `tile.rows`, columns `tile.cols(n)`); for `m == 0` nothing runs.
+    /// Runs `tile` over the split of an `m × n × k` product with `weight_bytes` of packed weights, each call with
+    /// its output rectangle (rows `tile.rows`, columns `tile.cols(n)`); for `m == 0` nothing runs.
     fn run(
         &self,
-        m: usize,
-        n: usize,
-        k: usize,
+        (m, n, k): (usize, usize, usize),
+        weight_bytes: usize,
         out: &mut [i32],
         tile: impl Fn(&Tile, TileOut<'_>) + Sync,
     ) {
@@ -175,19 +174,14 @@ impl Cpu {
             return;
         }
         let all_panels = 0..panels(n);
-        match plan(m, n, k, self.threads) {
-            Split::Single => tile(
-                &Tile {
+        match plan(m, n, k, self.threads, weight_bytes) {
+            Split::Single => {
+                let job = Tile {
                     rows: 0..m,
                     panels: all_panels,
-                },
-                TileOut {
-                    data: out,
-                    stride: n,
-                    col0: 0,
-                    cols: n,
-                },
-            ),
+                };
+                tile(&job, TileOut::Rows { data: out, n });
+            }
             Split::Rows(bands) => std::thread::scope(|scope| {
                 let mut rest = out;
                 for rows in bands {
@@ -198,71 +192,50 @@ impl Cpu {
                         rows,
                         panels: all_panels.clone(),
                     };
-                    scope.spawn(move || {
-                        tile(
-                            &job,
-                            TileOut {
-                                data: mine,
-                                stride: n,
-                                col0: 0,
-                                cols: n,
-                            },
-                        )
-                    });
+                    scope.spawn(move || tile(&job, TileOut::Rows { data: mine, n }));
                 }
             }),
             Split::Panels(bands) => {
-                let results: Vec<(Tile, Vec<i32>)> = std::thread::scope(|scope| {
-                    let handles: Vec<_> = bands
-                        .into_iter()
-                        .map(|panels| {
-                            let tile = &tile;
-                            scope.spawn(move || {
-                                let job = Tile { rows: 0..m, panels };
-                                let width = job.cols(n).len();
-                                let mut scratch = vec![0i32; m * width];
-                                tile(
-                                    &job,
-                                    TileOut {
-                                        data: &mut scratch,
-                                        stride: width,
-                                        col0: 0,
-                                        cols: width,
-                                    },
-                                );
-                                (job, scratch)
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|handle| {
-                            handle
-                                .join()
-                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                        })
-                        .collect()
-                });
-                for (job, scratch) in results {
-                    let cols = job.cols(n);
-                    for (row, values) in out
-                        .chunks_exact_mut(n)
-                        .zip(scratch.chunks_exact(cols.len()))
-                    {
-                        row[cols.clone()].copy_from_slice(values);
+                // Cut every output row at the band boundaries, so each thread owns its columns of every row.
+                let mut segments: Vec<Vec<&mut [i32]>> =
+                    bands.iter().map(|_| Vec::with_capacity(m)).collect();
+                for row in out.chunks_exact_mut(n) {
+                    let mut rest = row;
+                    for (band, segments) in bands.iter().zip(&mut segments) {
+                        let width = Tile {
+                            rows: 0..m,
+                            panels: band.clone(),
+                        }
+                        .cols(n)
+                        .len();
+                        let (mine, tail) = rest.split_at_mut(width);
+                        segments.push(mine);
+                        rest = tail;
                     }
                 }
+                std::thread::scope(|scope| {
+                    for (panels, segments) in bands.into_iter().zip(segments) {
+                        let tile = &tile;
+                        let job = Tile { rows: 0..m, panels };
+                        scope.spawn(move || tile(&job, TileOut::Segments(segments)));
+                    }
+                });
             }
         }
     }
 }
 
-/// The output rectangle of one tile: `data[i·stride + col0 + c]` for the tile's row `i` and column `c < cols`.
-struct TileOut<'a> {
-    data: &'a mut [i32],
-    stride: usize,
-    col0: usize,
-    cols: usize,
+/// Where one tile's results go.
+enum TileOut<'a> {
+    /// Whole output rows (`n` values each), starting at the tile's first row.
+    Rows {
+        /// The rows.
+        data: &'a mut [i32],
+        /// Row length.
+        n: usize,
+    },
+    /// The tile's columns of each of its rows, one slice per row.
+    Segments(Vec<&'a mut [i32]>),
 }
 
 /// Packs the tile's rows of `x` block by block and hands each block with its slice of the output to `compute`.
@@ -272,20 +245,46 @@ fn for_each_block(
     padded_k: usize,
     offset: bool,
     tile: &Tile,
-    out: TileOut<'_>,
+    mut out: TileOut<'_>,
     mut compute: impl FnMut(&ActivationBlock, &mut OutTile<'_>),
 ) {
     let mut block = ActivationBlock::default();
+    let mut scratch = Vec::new();
     let rows = &x[tile.rows.start * k..tile.rows.end * k];
     for (b, chunk) in rows.chunks(ROWS_PER_BLOCK * k).enumerate() {
         block.fill(chunk, k, padded_k, offset);
-        let start = b * ROWS_PER_BLOCK * out.stride + out.col0;
-        let mut tile_out = OutTile {
-            data: &mut out.data[start..],
-            stride: out.stride,
-            cols: out.cols,
-        };
-        compute(&block, &mut tile_out);
+        let first_row = b * ROWS_PER_BLOCK;
+        match &mut out {
+            TileOut::Rows { data, n } => {
+                let data = &mut data[first_row * *n..];
+                compute(
+                    &block,
+                    &mut OutTile {
+                        data,
+                        stride: *n,
+                        cols: *n,
+                    },
+                );
+            }
+            TileOut::Segments(segments) => {
+                // A block-sized scratch tile, copied out while it is still in cache.
+                let segments = &mut segments[first_row..first_row + block.rows];
+                let width = segments[0].len();
+                scratch.clear();
+                scratch.resize(block.rows * width, 0);
+                compute(
+                    &block,
+                    &mut OutTile {
+                        data: &mut scratch,
+                        stride: width,
+                        cols: width,
+                    },
+                );
+                for (segment, values) in segments.iter_mut().zip(scratch.chunks_exact(width)) {
+                    segment.copy_from_slice(values);
+                }
+            }
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! How an `m × n` output is divided among threads.
 //!
 //! Each output element is computed whole by one thread, so the split changes only who computes what, never a
-//! value. Rows are split when there are enough of them (each thread writes straight into its own rows of the
-//! output); otherwise panels of 16 output columns are split and each thread fills a scratch tile that is copied
-//! into place.
+//! value. Rows are split when there are enough of them: each thread then reads all the weights once per block
+//! of [`ROWS_PER_BLOCK`] rows. When the weights are large and the row bands would be shorter than a block (the
+//! LM head: 256 rows on 16 threads), every thread would stream every weight; splitting the output columns
+//! (panels) instead gives each thread its own slice of the weights. Few rows also call for a panel split.
 
+use super::activations::ROWS_PER_BLOCK;
 use crate::tensor::layout::PANEL_ROWS;
 use std::ops::Range;
 
@@ -13,6 +15,9 @@ const MIN_WORK_PER_THREAD: usize = 1 << 18;
 
 /// Rows a thread should get at least when splitting by rows, so each keeps a full register tile busy.
 const MIN_ROWS_PER_THREAD: usize = 8;
+
+/// Packed weights above this size are not expected to stay in one core's L2 cache.
+const CACHED_WEIGHT_BYTES: usize = 1 << 20;
 
 /// A rectangle of the output: rows `rows` and the columns of panels `panels` (clipped to `n`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,22 +46,24 @@ pub(crate) enum Split {
     Panels(Vec<Range<usize>>),
 }
 
-/// Splits an `m × n × k` product over at most `threads` threads.
-pub(crate) fn plan(m: usize, n: usize, k: usize, threads: usize) -> Split {
+/// Splits an `m × n × k` product with `weight_bytes` of packed weights over at most `threads` threads.
+pub(crate) fn plan(m: usize, n: usize, k: usize, threads: usize, weight_bytes: usize) -> Split {
     let work = m.saturating_mul(n).saturating_mul(k);
     let threads = threads.min(work / MIN_WORK_PER_THREAD).max(1);
     if threads == 1 {
         return Split::Single;
     }
-    if m >= threads * MIN_ROWS_PER_THREAD {
+    let panels = n.div_ceil(PANEL_ROWS);
+    let enough_rows = m >= threads * MIN_ROWS_PER_THREAD;
+    let streams_weights =
+        m < threads * ROWS_PER_BLOCK && weight_bytes > CACHED_WEIGHT_BYTES && panels >= threads * 4;
+    if enough_rows && !streams_weights {
         return Split::Rows(bands(m, threads));
     }
-    let panels = n.div_ceil(PANEL_ROWS);
-    let threads = threads.min(panels);
-    if threads == 1 {
-        Split::Single
-    } else {
-        Split::Panels(bands(panels, threads))
+    match threads.min(panels) {
+        1 if enough_rows => Split::Rows(bands(m, threads)),
+        1 => Split::Single,
+        threads => Split::Panels(bands(panels, threads)),
     }
 }
 
@@ -83,9 +90,17 @@ mod tests {
     }
 
     #[test]
-    fn small_products_stay_on_one_thread() {
-        assert_eq!(plan(1, 7, 3, 8), Split::Single);
-        assert!(matches!(plan(1024, 576, 576, 8), Split::Rows(r) if r.len() == 8));
-        assert!(matches!(plan(2, 49152, 576, 8), Split::Panels(p) if p.len() == 8));
+    fn plans_fit_the_shape() {
+        let lm_head_bytes = 49152 * 576 / 4;
+        assert_eq!(plan(1, 7, 3, 8, 64), Split::Single);
+        assert!(matches!(plan(1024, 576, 576, 8, 82_944), Split::Rows(r) if r.len() == 8));
+        assert!(matches!(plan(2, 49152, 576, 8, lm_head_bytes), Split::Panels(p) if p.len() == 8));
+        // The LM head on 16 threads: 16-row bands would each stream all 7 MB of weights.
+        assert!(
+            matches!(plan(256, 49152, 576, 16, lm_head_bytes), Split::Panels(p) if p.len() == 16)
+        );
+        assert!(matches!(plan(256, 49152, 576, 2, lm_head_bytes), Split::Rows(r) if r.len() == 2));
+        // One panel, many rows.
+        assert!(matches!(plan(4096, 7, 576, 4, 2304), Split::Rows(r) if r.len() == 4));
     }
 }

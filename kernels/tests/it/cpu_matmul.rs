@@ -169,6 +169,13 @@ fn lm_head_matches_reference() {
 }
 
 #[test]
+fn column_split_over_several_row_blocks_matches_reference() {
+    // Large weights and fewer than 64 rows per thread: threads split the columns, and 100 rows make two
+    // activation blocks per thread.
+    check_random(6, 100, 8192, 576);
+}
+
+#[test]
 fn activation_products_match_reference() {
     let key = Key(11);
     for (m, n, k) in [(1, 1, 1), (9, 33, 64), (64, 64, 65), (5, 300, 257)] {
