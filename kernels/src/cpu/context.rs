@@ -129,6 +129,10 @@ impl Cpu {
         if k == 0 {
             return Err(CpuError::EmptyReduction);
         }
+        if k > MAX_K_I8 {
+            // Before packing `y`, which would be wasted work.
+            return Err(CpuError::ReductionTooLong { k, max: MAX_K_I8 });
+        }
         if !y.len().is_multiple_of(k) {
             return Err(CpuError::RaggedOperand {
                 operand: "y",
