@@ -1,4 +1,5 @@
 //! Integration tests of tern-kernels.
+mod cpu_matmul;
 mod data;
 mod io_gguf;
 mod tokenizer;
