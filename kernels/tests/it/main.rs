@@ -1,2 +1,3 @@
 //! Integration tests of tern-kernels.
 mod io_gguf;
+mod io_gguf_roundtrip;

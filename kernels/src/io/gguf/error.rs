@@ -144,7 +144,17 @@ pub enum GgufError {
         /// What is wrong.
         reason: String,
     },
-    /// Ternary blocks asked of a tensor whose codes are not all ternary (TQ2_0's code 3) or of a non-ternary type.
+    /// Typed blocks asked of a tensor of another type.
+    #[error("GGUF tensor {tensor:?} is {found}, expected {expected}")]
+    WrongTensorType {
+        /// The tensor.
+        tensor: String,
+        /// The type(s) asked for.
+        expected: &'static str,
+        /// Its type.
+        found: super::types::GgmlType,
+    },
+    /// Ternary blocks asked of a tensor whose codes are not all ternary (TQ2_0's code 3).
     #[error("GGUF tensor {tensor:?} is not ternary: {reason}")]
     NotTernary {
         /// The tensor.

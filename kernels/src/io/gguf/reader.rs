@@ -525,7 +525,7 @@ impl<'a> Cursor<'a> {
             });
         };
         // ggml counts elements in i64.
-        let n_elements = shape
+        shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
             .filter(|&n| n <= i64::MAX as u64)
@@ -533,8 +533,7 @@ impl<'a> Cursor<'a> {
                 tensor: name.clone(),
                 reason: format!("shape {shape:?} has more than 2^63 elements"),
             })?;
-        let _ = n_elements;
-        if shape[0] % ty.block_len() as u64 != 0 {
+        if !shape[0].is_multiple_of(ty.block_len() as u64) {
             return Err(GgufError::BadShape {
                 tensor: name,
                 reason: format!(
