@@ -1,3 +1,4 @@
 //! Integration tests of tern-kernels.
 mod io_gguf;
 mod io_gguf_roundtrip;
+mod io_safetensors;
