@@ -2,3 +2,4 @@
 mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_safetensors;
+mod io_mutations;
