@@ -62,7 +62,7 @@ impl TensorInfo {
 }
 
 /// A GGUF file in memory: metadata, tensor table and the raw data section.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Gguf {
     version: u32,
     metadata: Metadata,
@@ -300,6 +300,19 @@ impl Gguf {
     /// The whole file as read.
     pub fn as_bytes(&self) -> &[u8] {
         &self.data
+    }
+}
+
+impl std::fmt::Debug for Gguf {
+    // The derived form would print every byte of a model.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gguf")
+            .field("version", &self.version)
+            .field("metadata_keys", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .field("alignment", &self.alignment)
+            .field("file_bytes", &self.data.len())
+            .finish()
     }
 }
 
