@@ -474,6 +474,7 @@ fn malformed_headers_get_clear_errors() {
     assert!(err(b"GGML\x03\0\0\0".to_vec()).contains("not a GGUF file"));
     assert!(err(b"GG".to_vec()).contains("truncated"));
     assert!(err(Raw::new(1, 0, 0).data(0)).contains("unsupported GGUF version 1"));
+    assert!(err(Raw::new(3 << 24, 0, 0).data(0)).contains("big-endian"));
     assert!(err(Raw::new(3, 1 << 60, 0).data(0)).contains("tensor count"));
     assert!(err(Raw::new(3, 0, 1 << 60).data(0)).contains("metadata count"));
     // A key claiming to be a terabyte long.
@@ -565,4 +566,69 @@ fn malformed_tensor_tables_get_clear_errors() {
     assert!(err(two(64, "a")).contains("\"a\" appears twice"));
     // A version 2 file is read the same way.
     Gguf::from_bytes(Raw::new(2, 1, 0).tensor("a", &[32], 0, 0).data(128)).unwrap();
+}
+
+/// SHA-256 of the encoded bytes and of their decoded `f32`s, as llama.cpp's Python package `gguf` 0.19
+/// (`gguf.quants.quantize` / `dequantize`) computes them for the same 4096 seeded values: the codecs here are
+/// byte-for-byte and bit-for-bit those of ggml.
+const GGUF_PY_HASHES: [(GgmlType, &str, &str); 7] = [
+    (
+        GgmlType::F16,
+        "d5f6b3f945a97dbe79a3cf9cd3bb05ce76d47b48bebca7ff2b2dc3c6e3c4bbae",
+        "9079b7236f5206535352182509ecb50d3e0f6b2c3f09d78638bf86ac1bcda5bd",
+    ),
+    (
+        GgmlType::BF16,
+        "96d4dce27fabce29e6b1c4d934e58600f511f6096652545af3535f6933429e34",
+        "8d965599335a80139883febd478bcb8414631fd627c3dd5de081a76dfcaea467",
+    ),
+    (
+        GgmlType::Q4_0,
+        "8fa72bec6a685c3b61b28fb3e6d08908490b5d4910a9650e2a3b3a3213797799",
+        "54b4a79ca580441636503c192ce2ad01655826de1ef24f515f501357702a3b83",
+    ),
+    (
+        GgmlType::Q4_1,
+        "ab2701145fee64d0c87113fe168d41b3caf955929febdd3fd48e902c2a5ee7d4",
+        "e898cef091db4f891faf03393f33feab18a63386f2b970e97f451d5bc3694b1d",
+    ),
+    (
+        GgmlType::Q8_0,
+        "ba6fb1b54ffa35ad6db69e323dfc558c065b33ef268387dcf5d6693001e72b00",
+        "2e962029de16cb34108e5cda23f771f967c0e3c5f829d14d9ea7df87c6195367",
+    ),
+    (
+        GgmlType::TQ1_0,
+        "993c232708e9b2d5265b72fa8ada510c738a2dade68ece1467ef42cd4c2dfdf2",
+        "a1e92a9e8102ae45f6d0b49fc4a4bc36c50fd2d613074fdf7ddf1aaad95d2f3c",
+    ),
+    (
+        GgmlType::TQ2_0,
+        "e66f0683fba8855023c7ec58f475b39054b12442e58211d349f451b8c1cc4a2f",
+        "a1e92a9e8102ae45f6d0b49fc4a4bc36c50fd2d613074fdf7ddf1aaad95d2f3c",
+    ),
+];
+
+#[test]
+fn codecs_match_ggml_reference_hashes() {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let key = Key(1234);
+    let values: Vec<f32> = (0..4096u32)
+        .map(|j| (key.word(j, 0, 0) as i32) as f32 / 2f32.powi(31) * (1 + j / 256) as f32)
+        .collect();
+    for (ty, encoded, decoded) in GGUF_PY_HASHES {
+        let bytes = quant::quantize(ty, &values).unwrap();
+        assert_eq!(hex(&bytes), encoded, "{ty} encoding");
+        let floats: Vec<u8> = quant::dequantize(ty, &bytes)
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        assert_eq!(hex(&floats), decoded, "{ty} decoding");
+    }
 }

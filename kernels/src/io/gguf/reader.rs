@@ -97,6 +97,9 @@ impl Gguf {
             ]));
         }
         let version = c.u32(|| "version".into())?;
+        if matches!(version.swap_bytes(), 2 | 3) {
+            return Err(GgufError::BigEndian(version.swap_bytes()));
+        }
         if version != 2 && version != 3 {
             return Err(GgufError::UnsupportedVersion(version));
         }
