@@ -8,6 +8,7 @@
 pub mod attention;
 pub mod exact;
 pub mod glu;
+pub mod linear;
 pub mod lora;
 pub mod loss;
 pub mod rmsnorm;
@@ -16,6 +17,7 @@ pub mod rows;
 
 pub use attention::Attention;
 pub use glu::{Activation, Glu};
+pub use linear::{FrozenLinear, LinearError};
 pub use lora::{LoraActivations, LoraGrads, LoraShape};
 pub use loss::{CrossEntropy, LossOutput};
 pub use rmsnorm::RmsNorm;
