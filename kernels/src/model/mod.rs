@@ -1,5 +1,13 @@
-//! The transformer: configuration, frozen base weights, LoRA adapters (in progress).
+//! The transformer: configuration, the frozen integer base loaded from a model file, and the forward and backward
+//! pass with LoRA adapters.
 
+mod base;
 mod config;
+mod quantize;
+pub mod synthetic;
+mod transformer;
 
+pub use base::{BaseModel, Block, ModelError, config_from_gguf};
 pub use config::{Architecture, LoraTarget, ModelConfig};
+pub use quantize::BaseQuant;
+pub use transformer::{Adapters, BatchGradients, HEAD_CHUNK, Transformer};

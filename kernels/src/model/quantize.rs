@@ -23,7 +23,11 @@ pub enum BaseQuant {
 
 impl BaseQuant {
     /// All schemes, for reports.
-    pub const ALL: [Self; 3] = [Self::TernaryPerTensor, Self::TernaryPerRow, Self::Int8PerRow];
+    pub const ALL: [Self; 3] = [
+        Self::TernaryPerTensor,
+        Self::TernaryPerRow,
+        Self::Int8PerRow,
+    ];
 
     /// A short name (`ternary-tensor`, `ternary-row`, `int8-row`).
     pub fn name(self) -> &'static str {
@@ -35,10 +39,16 @@ impl BaseQuant {
     }
 
     /// Quantizes a row-major `out × in` float weight.
-    pub fn apply(self, out_features: usize, in_features: usize, w: &[f32]) -> Result<FrozenLinear, LinearError> {
+    pub fn apply(
+        self,
+        out_features: usize,
+        in_features: usize,
+        w: &[f32],
+    ) -> Result<FrozenLinear, LinearError> {
         assert_eq!(w.len(), out_features * in_features, "weight shape");
         let rows = || w.chunks_exact(in_features);
-        let absmean = |r: &[f32]| r.iter().map(|v| f64::from(v.abs())).sum::<f64>() / r.len() as f64;
+        let absmean =
+            |r: &[f32]| r.iter().map(|v| f64::from(v.abs())).sum::<f64>() / r.len() as f64;
         match self {
             Self::TernaryPerTensor => {
                 let s = w.iter().map(|v| f64::from(v.abs())).sum::<f64>() / w.len() as f64;
@@ -48,20 +58,35 @@ impl BaseQuant {
             Self::TernaryPerRow => {
                 let scales: Vec<f64> = rows().map(absmean).collect();
                 let q = ternarize(w, |r| scales[r], in_features);
-                FrozenLinear::ternary(out_features, in_features, &q, &scales.iter().map(|&s| guard(s)).collect::<Vec<_>>())
+                FrozenLinear::ternary(
+                    out_features,
+                    in_features,
+                    &q,
+                    &scales.iter().map(|&s| guard(s)).collect::<Vec<_>>(),
+                )
             }
             Self::Int8PerRow => {
-                let scales: Vec<f64> =
-                    rows().map(|r| r.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs()))) / 127.0).collect();
+                let scales: Vec<f64> = rows()
+                    .map(|r| r.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs()))) / 127.0)
+                    .collect();
                 let q: Vec<i8> = w
                     .iter()
                     .enumerate()
                     .map(|(i, &v)| {
                         let s = scales[i / in_features];
-                        if s == 0.0 { 0 } else { (f64::from(v) / s).round_ties_even().clamp(-127.0, 127.0) as i8 }
+                        if s == 0.0 {
+                            0
+                        } else {
+                            (f64::from(v) / s).round_ties_even().clamp(-127.0, 127.0) as i8
+                        }
                     })
                     .collect();
-                FrozenLinear::int8(out_features, in_features, &q, &scales.iter().map(|&s| guard(s)).collect::<Vec<_>>())
+                FrozenLinear::int8(
+                    out_features,
+                    in_features,
+                    &q,
+                    &scales.iter().map(|&s| guard(s)).collect::<Vec<_>>(),
+                )
             }
         }
     }
@@ -77,7 +102,11 @@ fn ternarize(w: &[f32], scale_of_row: impl Fn(usize) -> f64, in_features: usize)
         .enumerate()
         .map(|(i, &v)| {
             let s = scale_of_row(i / in_features);
-            if s == 0.0 { 0 } else { (f64::from(v) / s).round_ties_even().clamp(-1.0, 1.0) as i8 }
+            if s == 0.0 {
+                0
+            } else {
+                (f64::from(v) / s).round_ties_even().clamp(-1.0, 1.0) as i8
+            }
         })
         .collect()
 }
@@ -88,19 +117,40 @@ mod tests {
 
     #[test]
     fn schemes_give_their_value_sets() {
-        let w = [0.1f32, -0.5, 0.02, 0.3, /* row 2 */ 2.0, -2.0, 0.0, 1.0];
-        let t = BaseQuant::TernaryPerTensor.apply(2, 4, &w).unwrap().to_f64();
+        let w = [
+            0.1f32, -0.5, 0.02, 0.3, /* row 2 */ 2.0, -2.0, 0.0, 1.0,
+        ];
+        let t = BaseQuant::TernaryPerTensor
+            .apply(2, 4, &w)
+            .unwrap()
+            .to_f64();
         let s = w.iter().map(|v| f64::from(v.abs())).sum::<f64>() / 8.0; // 0.74
         for v in &t {
-            assert!([0.0, s, -s].iter().any(|x| (x - v).abs() < 1e-6), "{v} not in {{0, ±{s}}}");
+            assert!(
+                [0.0, s, -s].iter().any(|x| (x - v).abs() < 1e-6),
+                "{v} not in {{0, ±{s}}}"
+            );
         }
         let r = BaseQuant::TernaryPerRow.apply(2, 4, &w).unwrap().to_f64();
         assert!((r[1] + 0.23).abs() < 1e-6, "row 0 absmean 0.23: {r:?}"); // -0.5/0.23 rounds to -2 -> -1
-        assert!((r[4] - 1.25).abs() < 1e-6 && (r[7] - 1.25).abs() < 1e-6, "{r:?}");
+        assert!(
+            (r[4] - 1.25).abs() < 1e-6 && (r[7] - 1.25).abs() < 1e-6,
+            "{r:?}"
+        );
         let i = BaseQuant::Int8PerRow.apply(2, 4, &w).unwrap().to_f64();
         for (a, b) in i.iter().zip(&w) {
-            assert!((a - f64::from(*b)).abs() <= 2.0 / 127.0 / 2.0 + 1e-6, "{a} vs {b}");
+            assert!(
+                (a - f64::from(*b)).abs() <= 2.0 / 127.0 / 2.0 + 1e-6,
+                "{a} vs {b}"
+            );
         }
-        assert!(BaseQuant::Int8PerRow.apply(1, 2, &[0.0, 0.0]).unwrap().to_f64().iter().all(|&v| v == 0.0));
+        assert!(
+            BaseQuant::Int8PerRow
+                .apply(1, 2, &[0.0, 0.0])
+                .unwrap()
+                .to_f64()
+                .iter()
+                .all(|&v| v == 0.0)
+        );
     }
 }

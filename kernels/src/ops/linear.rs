@@ -19,7 +19,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum LinearError {
     /// The scales are not positive finite numbers (an all-zero or corrupt tensor).
-    #[error("weight scale {scale} of row {row} is not a positive finite number: the tensor is all zeros or corrupt")]
+    #[error(
+        "weight scale {scale} of row {row} is not a positive finite number: the tensor is all zeros or corrupt"
+    )]
     BadScale {
         /// Row.
         row: usize,
@@ -53,22 +55,41 @@ pub struct FrozenLinear {
 
 impl FrozenLinear {
     /// A ternary projection: `values` (`out × in`, row-major, in {-1, 0, 1}) with one scale per row (or one repeated).
-    pub fn ternary(out_features: usize, in_features: usize, values: &[i8], scales: &[f64]) -> Result<Self, LinearError> {
+    pub fn ternary(
+        out_features: usize,
+        in_features: usize,
+        values: &[i8],
+        scales: &[f64],
+    ) -> Result<Self, LinearError> {
         let w = TernaryMatrix::from_values(out_features, in_features, values)?;
         let wt = w.transpose();
         Self::with_scales(Packed::Ternary { w, wt }, out_features, in_features, scales)
     }
 
     /// An int8 projection: `values` in [-127, 127] with one scale per row.
-    pub fn int8(out_features: usize, in_features: usize, values: &[i8], scales: &[f64]) -> Result<Self, LinearError> {
+    pub fn int8(
+        out_features: usize,
+        in_features: usize,
+        values: &[i8],
+        scales: &[f64],
+    ) -> Result<Self, LinearError> {
         let w = Int8Matrix::from_values(out_features, in_features, values)?;
         let wt = w.transpose();
         Self::with_scales(Packed::Int8 { w, wt }, out_features, in_features, scales)
     }
 
-    fn with_scales(packed: Packed, out_features: usize, in_features: usize, scales: &[f64]) -> Result<Self, LinearError> {
+    fn with_scales(
+        packed: Packed,
+        out_features: usize,
+        in_features: usize,
+        scales: &[f64],
+    ) -> Result<Self, LinearError> {
         assert_eq!(scales.len(), out_features, "one scale per output row");
-        if let Some((row, &scale)) = scales.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
+        if let Some((row, &scale)) = scales
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && **s > 0.0))
+        {
             return Err(LinearError::BadScale { row, scale });
         }
         let max = scales.iter().cloned().fold(0.0f64, f64::max);
@@ -77,9 +98,19 @@ impl FrozenLinear {
         let shift = (31 - e).clamp(0, 62) as u32;
         let row_mult = scales
             .iter()
-            .map(|&s| (s * libm::exp2(f64::from(shift))).round_ties_even().clamp(1.0, f64::from(u32::MAX >> 1)) as u32)
+            .map(|&s| {
+                (s * libm::exp2(f64::from(shift)))
+                    .round_ties_even()
+                    .clamp(1.0, f64::from(u32::MAX >> 1)) as u32
+            })
             .collect();
-        Ok(Self { packed, row_mult, shift, out_features, in_features })
+        Ok(Self {
+            packed,
+            row_mult,
+            shift,
+            out_features,
+            in_features,
+        })
     }
 
     /// Output width.
@@ -103,9 +134,18 @@ impl FrozenLinear {
         }
         let wide: Vec<i64> = acc
             .chunks_exact(self.out_features)
-            .flat_map(|row| row.iter().zip(&self.row_mult).map(|(&a, &m)| i64::from(a) * i64::from(m)))
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&self.row_mult)
+                    .map(|(&a, &m)| i64::from(a) * i64::from(m))
+            })
             .collect();
-        let exps: Vec<i32> = x.exp.iter().zip(&shifts).map(|(&e, &s)| e + s as i32 - self.shift as i32).collect();
+        let exps: Vec<i32> = x
+            .exp
+            .iter()
+            .zip(&shifts)
+            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
+            .collect();
         Ok(Rows::from_wide(self.out_features, &wide, &exps))
     }
 
@@ -115,7 +155,11 @@ impl FrozenLinear {
         let scaled: Vec<i64> = dy
             .mant
             .chunks_exact(self.out_features)
-            .flat_map(|row| row.iter().zip(&self.row_mult).map(|(&g, &m)| i64::from(g) * i64::from(m)))
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&self.row_mult)
+                    .map(|(&g, &m)| i64::from(g) * i64::from(m))
+            })
             .collect();
         let (uq, shifts) = quantize_rows_i8(&scaled, self.out_features);
         let mut acc = vec![0i32; dy.rows() * self.in_features];
@@ -124,8 +168,39 @@ impl FrozenLinear {
             Packed::Int8 { wt, .. } => cpu.matmul_i8_i8(&uq, wt, &mut acc)?,
         }
         let wide: Vec<i64> = acc.iter().map(|&a| i64::from(a)).collect();
-        let exps: Vec<i32> = dy.exp.iter().zip(&shifts).map(|(&e, &s)| e + s as i32 - self.shift as i32).collect();
+        let exps: Vec<i32> = dy
+            .exp
+            .iter()
+            .zip(&shifts)
+            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
+            .collect();
         Ok(Rows::from_wide(self.in_features, &wide, &exps))
+    }
+
+    /// The weight rows for `indices` as [`Rows`] (an embedding lookup): row `r` is `q[r] · m_r · 2^-S`.
+    pub fn rows_of(&self, indices: &[u32]) -> Rows {
+        let mut wide = Vec::with_capacity(indices.len() * self.in_features);
+        for &i in indices {
+            let i = i as usize;
+            assert!(
+                i < self.out_features,
+                "row {i} outside a matrix of {} rows",
+                self.out_features
+            );
+            let m = i64::from(self.row_mult[i]);
+            wide.extend((0..self.in_features).map(|c| {
+                let q = match &self.packed {
+                    Packed::Ternary { w, .. } => w.get(i, c),
+                    Packed::Int8 { w, .. } => w.get(i, c),
+                };
+                i64::from(q.expect("in range")) * m
+            }));
+        }
+        Rows::from_wide(
+            self.in_features,
+            &wide,
+            &vec![-(self.shift as i32); indices.len()],
+        )
     }
 
     /// The real weight matrix (`out × in`, row-major) as f64, for tests and the f32 reference.
@@ -148,7 +223,11 @@ pub fn quantize_rows_i8<T: Copy + Into<i64>>(values: &[T], cols: usize) -> (Vec<
     let mut out = vec![0i8; values.len()];
     let mut shifts = Vec::with_capacity(values.len() / cols.max(1));
     for (row, dst) in values.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-        let absmax = row.iter().map(|&v| v.into().unsigned_abs()).max().unwrap_or(0);
+        let absmax = row
+            .iter()
+            .map(|&v| v.into().unsigned_abs())
+            .max()
+            .unwrap_or(0);
         let shift = bfp::block_shift(absmax, 7);
         for (d, &v) in dst.iter_mut().zip(row) {
             *d = round::sat_i8(round::shr(v.into(), shift));
@@ -164,14 +243,24 @@ mod tests {
     use crate::rng::Key;
 
     fn sample(key: Key, n: usize, scale: f64) -> Vec<f64> {
-        (0..n).map(|i| (f64::from(key.word(i as u32, 0, 0)) / f64::from(u32::MAX) * 2.0 - 1.0) * scale).collect()
+        (0..n)
+            .map(|i| {
+                (f64::from(key.word(i as u32, 0, 0)) / f64::from(u32::MAX) * 2.0 - 1.0) * scale
+            })
+            .collect()
     }
 
     /// Relative error of an int8 activation path: per-token 7-bit mantissas give about 1% per product term.
     fn check(got: &[f64], want: &[f64], cols: usize, tol: f64) {
         for (g, w) in got.chunks(cols).zip(want.chunks(cols)) {
             let scale = w.iter().map(|v| v * v).sum::<f64>().sqrt() / (cols as f64).sqrt();
-            let err = g.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt() / (cols as f64).sqrt();
+            let err = g
+                .iter()
+                .zip(w)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
+                / (cols as f64).sqrt();
             assert!(err <= tol * scale, "rms error {err} vs rms {scale}");
         }
     }
@@ -181,17 +270,36 @@ mod tests {
         let cpu = Cpu::new();
         let (t, k, n) = (6, 96, 40);
         let key = Key(4);
-        let tern: Vec<i8> = (0..n * k).map(|i| key.below(3, i as u32, 0, 0) as i8 - 1).collect();
-        let int8: Vec<i8> = (0..n * k).map(|i| (key.below(255, i as u32, 1, 0) as i32 - 127) as i8).collect();
+        let tern: Vec<i8> = (0..n * k)
+            .map(|i| key.below(3, i as u32, 0, 0) as i8 - 1)
+            .collect();
+        let int8: Vec<i8> = (0..n * k)
+            .map(|i| (key.below(255, i as u32, 1, 0) as i32 - 127) as i8)
+            .collect();
         let scales: Vec<f64> = (0..n).map(|i| 0.01 + 0.001 * i as f64).collect();
         let x = Rows::from_f64(k, &sample(Key(5), t * k, 3.0));
         let dy = Rows::from_f64(n, &sample(Key(6), t * n, 1e-3));
-        for layer in [FrozenLinear::ternary(n, k, &tern, &scales).unwrap(), FrozenLinear::int8(n, k, &int8, &scales).unwrap()] {
+        for layer in [
+            FrozenLinear::ternary(n, k, &tern, &scales).unwrap(),
+            FrozenLinear::int8(n, k, &int8, &scales).unwrap(),
+        ] {
             let w = layer.to_f64();
             let (xf, dyf) = (x.to_f64(), dy.to_f64());
-            let want: Vec<f64> = (0..t * n).map(|i| (0..k).map(|j| xf[(i / n) * k + j] * w[(i % n) * k + j]).sum()).collect();
+            let want: Vec<f64> = (0..t * n)
+                .map(|i| {
+                    (0..k)
+                        .map(|j| xf[(i / n) * k + j] * w[(i % n) * k + j])
+                        .sum()
+                })
+                .collect();
             check(&layer.forward(&cpu, &x).unwrap().to_f64(), &want, n, 0.03);
-            let want: Vec<f64> = (0..t * k).map(|i| (0..n).map(|c| dyf[(i / k) * n + c] * w[c * k + i % k]).sum()).collect();
+            let want: Vec<f64> = (0..t * k)
+                .map(|i| {
+                    (0..n)
+                        .map(|c| dyf[(i / k) * n + c] * w[c * k + i % k])
+                        .sum()
+                })
+                .collect();
             check(&layer.backward(&cpu, &dy).unwrap().to_f64(), &want, k, 0.03);
         }
     }
@@ -200,8 +308,15 @@ mod tests {
     fn exact_when_inputs_are_already_int8() {
         let cpu = Cpu::new();
         let layer = FrozenLinear::ternary(2, 3, &[1, 0, -1, -1, 1, 1], &[0.5, 0.5]).unwrap();
-        let x = Rows { cols: 3, mant: vec![10, 20, 30], exp: vec![0] };
+        let x = Rows {
+            cols: 3,
+            mant: vec![10, 20, 30],
+            exp: vec![0],
+        };
         assert_eq!(layer.forward(&cpu, &x).unwrap().to_f64(), vec![-10.0, 20.0]);
-        assert!(matches!(FrozenLinear::ternary(1, 1, &[1], &[0.0]), Err(LinearError::BadScale { row: 0, .. })));
+        assert!(matches!(
+            FrozenLinear::ternary(1, 1, &[1], &[0.0]),
+            Err(LinearError::BadScale { row: 0, .. })
+        ));
     }
 }

@@ -19,14 +19,14 @@ pub struct CrossEntropy {
     log2e: Multiplier,
 }
 
-/// Loss and gradient of one batch.
+/// Loss and gradient of a block of rows.
 #[derive(Debug, Clone)]
 pub struct LossOutput {
-    /// Mean loss over counted tokens, in nats (display only).
-    pub loss: f64,
-    /// Number of counted tokens `N`.
+    /// Sum of the counted rows' losses, in nats (display only).
+    pub loss_sum: f64,
+    /// Number of counted rows in this block.
     pub tokens: usize,
-    /// Gradient with respect to the logits, already divided by `N`.
+    /// Gradient with respect to the logits, divided by the batch's total count `N`.
     pub dlogits: Rows,
 }
 
@@ -77,8 +77,15 @@ impl CrossEntropy {
         (e, sum)
     }
 
-    /// Loss and gradient for logits `[rows × vocab]`, one target per row, rows with `mask == 0` not counted.
-    pub fn forward_backward(&self, logits: &Rows, targets: &[u32], mask: &[u8]) -> LossOutput {
+    /// Loss and gradient for logits `[rows × vocab]` (a block of a batch whose counted rows number `total`), one
+    /// target per row, rows with `mask == 0` not counted.
+    pub fn forward_backward(
+        &self,
+        logits: &Rows,
+        targets: &[u32],
+        mask: &[u8],
+        total: usize,
+    ) -> LossOutput {
         assert_eq!(
             targets.len(),
             logits.rows(),
@@ -90,15 +97,19 @@ impl CrossEntropy {
             "cross-entropy: one mask value per row"
         );
         let tokens = mask.iter().filter(|&&m| m != 0).count();
+        assert!(
+            tokens <= total,
+            "cross-entropy: a block counts more rows than its batch"
+        );
         let mut dlogits = Rows::zeros(logits.rows(), logits.cols);
         if tokens == 0 {
             return LossOutput {
-                loss: 0.0,
+                loss_sum: 0.0,
                 tokens,
                 dlogits,
             };
         }
-        let inv_n = Multiplier::from_f64(1.0 / tokens as f64).expect("1/N is a valid multiplier");
+        let inv_n = Multiplier::from_f64(1.0 / total as f64).expect("1/N is a valid multiplier");
         let mut loss = 0.0f64;
         let mut wide = vec![0i64; logits.cols];
         for r in 0..logits.rows() {
@@ -126,7 +137,7 @@ impl CrossEntropy {
             dlogits.exp[r] = e;
         }
         LossOutput {
-            loss: loss / tokens as f64,
+            loss_sum: loss,
             tokens,
             dlogits,
         }
@@ -148,7 +159,7 @@ mod tests {
         let logits = Rows::from_f64(vocab, &values);
         let targets = [3u32, 299, 0, 150, 7];
         let mask = [1u8, 1, 0, 1, 1];
-        let out = CrossEntropy::new().forward_backward(&logits, &targets, &mask);
+        let out = CrossEntropy::new().forward_backward(&logits, &targets, &mask, 4);
         let lf = logits.to_f64();
         let mut want_loss = 0.0;
         let mut want_grad = vec![0.0; rows * vocab];
@@ -168,10 +179,10 @@ mod tests {
         }
         assert_eq!(out.tokens, 4);
         assert!(
-            (out.loss - want_loss / 4.0).abs() < 1e-5,
+            (out.loss_sum - want_loss).abs() < 4e-5,
             "{} vs {}",
-            out.loss,
-            want_loss / 4.0
+            out.loss_sum,
+            want_loss
         );
         let got = out.dlogits.to_f64();
         for (i, (a, b)) in got.iter().zip(&want_grad).enumerate() {
@@ -189,8 +200,8 @@ mod tests {
     #[test]
     fn no_counted_tokens_gives_zero() {
         let logits = Rows::from_f64(3, &[1.0, 2.0, 3.0]);
-        let out = CrossEntropy::new().forward_backward(&logits, &[1], &[0]);
-        assert_eq!((out.loss, out.tokens), (0.0, 0));
+        let out = CrossEntropy::new().forward_backward(&logits, &[1], &[0], 0);
+        assert_eq!((out.loss_sum, out.tokens), (0.0, 0));
         assert!(out.dlogits.mant.iter().all(|&m| m == 0));
     }
 }

@@ -44,6 +44,11 @@ impl Rope {
         }
     }
 
+    /// Positions the table covers.
+    pub fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+
     /// Rotates every head of every row: row `r` (a token at `positions[r]`) holds `cols / head_dim` heads.
     pub fn forward(&self, x: &Rows, positions: &[u32]) -> Rows {
         self.rotate(x, positions, false)

@@ -57,6 +57,29 @@ impl Rows {
         out
     }
 
+    /// Rows `range` as a new tensor.
+    pub fn slice_rows(&self, range: std::ops::Range<usize>) -> Rows {
+        Rows {
+            cols: self.cols,
+            mant: self.mant[range.start * self.cols..range.end * self.cols].to_vec(),
+            exp: self.exp[range].to_vec(),
+        }
+    }
+
+    /// Stacks tensors of one width.
+    pub fn concat(parts: &[Rows]) -> Rows {
+        let cols = parts.first().map_or(0, |p| p.cols);
+        assert!(
+            parts.iter().all(|p| p.cols == cols),
+            "Rows::concat: widths differ"
+        );
+        Rows {
+            cols,
+            mant: parts.iter().flat_map(|p| p.mant.iter().copied()).collect(),
+            exp: parts.iter().flat_map(|p| p.exp.iter().copied()).collect(),
+        }
+    }
+
     /// `self + other`, elementwise, row by row: each row is summed at the exponent `max(e_a, e_b) − 38` (both
     /// 23-bit operands fit with room for the carry), terms further below rounded half to even onto it, then
     /// normalized.

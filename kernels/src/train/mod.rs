@@ -4,7 +4,9 @@
 pub mod adamw;
 pub mod schedule;
 pub mod state;
+pub mod step;
 
 pub use adamw::{AdamW, MASTER_FRAC, Moments};
 pub use schedule::LrSchedule;
 pub use state::{AdapterState, StateError, TrainState};
+pub use step::{StepError, StepReport, TrainConfig, Trainer};

@@ -6,3 +6,4 @@ mod io_gguf_roundtrip;
 mod io_mutations;
 mod io_safetensors;
 mod tokenizer;
+mod train_step;
