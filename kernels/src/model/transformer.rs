@@ -67,6 +67,25 @@ struct BlockTrace {
     lora: [Option<LoraActivations>; 7],
 }
 
+/// Where each row sits: its position in its sequence, and the sequence length.
+struct Layout {
+    positions: Vec<u32>,
+    seq_len: usize,
+}
+
+impl Layout {
+    fn new(tokens: usize, seq_len: usize) -> Self {
+        assert!(
+            seq_len > 0 && tokens.is_multiple_of(seq_len),
+            "tokens are not whole sequences"
+        );
+        Self {
+            positions: (0..tokens).map(|i| (i % seq_len) as u32).collect(),
+            seq_len,
+        }
+    }
+}
+
 /// Loss, token count and adapter gradients of one batch.
 pub struct BatchGradients {
     /// Mean loss over counted tokens (display only).
@@ -138,22 +157,21 @@ impl<'a> Transformer<'a> {
         &self,
         l: usize,
         x: &Rows,
-        positions: &[u32],
-        seq_len: usize,
+        at: &Layout,
     ) -> Result<(Rows, BlockTrace), CpuError> {
         let blk = &self.base.blocks[l];
         let mut lora: [Option<LoraActivations>; 7] = Default::default();
         let a_in = blk.attn_norm.forward(x);
         let q = self.base.rope.forward(
             &self.project(l, LoraTarget::Q, &a_in, &mut lora)?,
-            positions,
+            &at.positions,
         );
         let k = self.base.rope.forward(
             &self.project(l, LoraTarget::K, &a_in, &mut lora)?,
-            positions,
+            &at.positions,
         );
         let v = self.project(l, LoraTarget::V, &a_in, &mut lora)?;
-        let att = self.base.attention.forward(&q, &k, &v, seq_len);
+        let att = self.base.attention.forward(&q, &k, &v, at.seq_len);
         let o_in = match &blk.attn_sub_norm {
             Some(n) => n.forward(&att),
             None => att.clone(),
@@ -194,8 +212,7 @@ impl<'a> Transformer<'a> {
         x: &Rows,
         tr: &BlockTrace,
         d_out: &Rows,
-        positions: &[u32],
-        seq_len: usize,
+        at: &Layout,
         grads: &mut [Option<LoraGrads>],
     ) -> Result<Rows, CpuError> {
         let blk = &self.base.blocks[l];
@@ -219,9 +236,9 @@ impl<'a> Transformer<'a> {
         let (dq, dk, dv) = self
             .base
             .attention
-            .backward(&tr.q, &tr.k, &tr.v, &d_att, seq_len);
-        let dq = self.base.rope.backward(&dq, positions);
-        let dk = self.base.rope.backward(&dk, positions);
+            .backward(&tr.q, &tr.k, &tr.v, &d_att, at.seq_len);
+        let dq = self.base.rope.backward(&dq, &at.positions);
+        let dk = self.base.rope.backward(&dk, &at.positions);
         let da_in = self
             .project_back(l, LoraTarget::Q, &tr.a_in, tr, &dq, grads)?
             .add(&self.project_back(l, LoraTarget::K, &tr.a_in, tr, &dk, grads)?)
@@ -230,16 +247,11 @@ impl<'a> Transformer<'a> {
     }
 
     /// Runs the blocks; returns each block's input and the final hidden state.
-    fn trunk(
-        &self,
-        inputs: &[u32],
-        positions: &[u32],
-        seq_len: usize,
-    ) -> Result<(Vec<Rows>, Rows), CpuError> {
+    fn trunk(&self, inputs: &[u32], at: &Layout) -> Result<(Vec<Rows>, Rows), CpuError> {
         let mut x = self.base.embed(inputs);
         let mut block_inputs = Vec::with_capacity(self.base.blocks.len());
         for l in 0..self.base.blocks.len() {
-            let (next, _) = self.block_forward(l, &x, positions, seq_len)?;
+            let (next, _) = self.block_forward(l, &x, at)?;
             block_inputs.push(std::mem::replace(&mut x, next));
         }
         Ok((block_inputs, x))
@@ -253,8 +265,8 @@ impl<'a> Transformer<'a> {
         mask: &[u8],
         seq_len: usize,
     ) -> Result<BatchGradients, CpuError> {
-        let positions = positions(inputs.len(), seq_len);
-        let (block_inputs, x) = self.trunk(inputs, &positions, seq_len)?;
+        let at = Layout::new(inputs.len(), seq_len);
+        let (block_inputs, x) = self.trunk(inputs, &at)?;
         let xf = self.base.output_norm.forward(&x);
         let total = mask.iter().filter(|&&m| m != 0).count();
         let mut loss = 0.0;
@@ -281,16 +293,8 @@ impl<'a> Transformer<'a> {
         let n_adapters = self.adapters.slots.iter().flatten().count();
         let mut grads = vec![None; n_adapters];
         for l in (0..self.base.blocks.len()).rev() {
-            let (_, trace) = self.block_forward(l, &block_inputs[l], &positions, seq_len)?;
-            dx = self.block_backward(
-                l,
-                &block_inputs[l],
-                &trace,
-                &dx,
-                &positions,
-                seq_len,
-                &mut grads,
-            )?;
+            let (_, trace) = self.block_forward(l, &block_inputs[l], &at)?;
+            dx = self.block_backward(l, &block_inputs[l], &trace, &dx, &at, &mut grads)?;
         }
         Ok(BatchGradients {
             loss: loss / total.max(1) as f64,
@@ -307,8 +311,8 @@ impl<'a> Transformer<'a> {
         mask: &[u8],
         seq_len: usize,
     ) -> Result<(f64, usize), CpuError> {
-        let positions = positions(inputs.len(), seq_len);
-        let (_, x) = self.trunk(inputs, &positions, seq_len)?;
+        let at = Layout::new(inputs.len(), seq_len);
+        let (_, x) = self.trunk(inputs, &at)?;
         let xf = self.base.output_norm.forward(&x);
         let total = mask.iter().filter(|&&m| m != 0).count();
         let mut loss = 0.0;
@@ -330,13 +334,4 @@ impl<'a> Transformer<'a> {
         }
         Ok((loss, total))
     }
-}
-
-/// Token positions `0..seq_len` repeated for each sequence.
-fn positions(tokens: usize, seq_len: usize) -> Vec<u32> {
-    assert!(
-        seq_len > 0 && tokens.is_multiple_of(seq_len),
-        "tokens are not whole sequences"
-    );
-    (0..tokens).map(|i| (i % seq_len) as u32).collect()
 }

@@ -47,7 +47,7 @@ fn batch(step: u32) -> Batch {
     }
     Batch {
         seq_len: SEQ,
-        examples: (0..rows as u32).collect(),
+        examples: (0..rows).collect(),
         tokens,
         loss_mask: vec![1; rows as usize * SEQ],
     }
