@@ -9,22 +9,9 @@ use tern_kernels::rng::Key;
 
 use super::byte_tokenizer::ByteTokenizer;
 
-/// The data cache: `$TERN_CACHE_DIR`, else `<workspace>/.tern/cache`; `None` (with the skip message) when absent.
+/// The data cache directory, or `None` (with the skip message) when it has not been fetched.
 pub fn cache_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("TERN_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(".tern/cache")
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no data cache at {}; run deploy/fetch-data.sh",
-            dir.display()
-        );
-        None
-    }
+    crate::cache::cached(".")
 }
 
 /// A fresh directory under the target's scratch space.

@@ -1,28 +1,8 @@
 //! GGUF reading against the real SmolLM2 file and llama.cpp's vocabulary files.
 
-use std::path::PathBuf;
-
 use tern_kernels::io::gguf::{GgmlType, Gguf, GgufError, MetaValue};
 
-/// The data cache: `TERN_CACHE_DIR`, else `<workspace>/.tern/cache`.
-fn cache_dir() -> PathBuf {
-    std::env::var_os("TERN_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.tern/cache")))
-}
-
-fn cached(rel: &str) -> Option<PathBuf> {
-    let path = cache_dir().join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} is absent; run deploy/fetch-data.sh",
-            path.display()
-        );
-        None
-    }
-}
+use crate::cache::cached;
 
 #[test]
 fn smollm2_metadata() {

@@ -1,30 +1,9 @@
 //! The tokenizer against llama.cpp's vocabulary test vectors and the real SmolLM2 model.
 
-use std::path::PathBuf;
-
 use tern_kernels::io::gguf::Gguf;
 use tern_kernels::tokenizer::{Encode, Tokenizer, TokenizerError};
 
-/// The data cache: `TERN_CACHE_DIR`, else `<workspace>/.tern/cache`.
-fn cache_dir() -> PathBuf {
-    std::env::var_os("TERN_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.tern/cache")))
-}
-
-/// `rel` inside the cache, or `None` (with a note) when the data has not been fetched.
-fn cached(rel: &str) -> Option<PathBuf> {
-    let path = cache_dir().join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} is absent; run deploy/fetch-data.sh",
-            path.display()
-        );
-        None
-    }
-}
+use crate::cache::cached;
 
 /// The line that separates inputs in a `.gguf.inp` file.
 const SEPARATOR: &str = "\n__ggml_vocab_test__\n";
