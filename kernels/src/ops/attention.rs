@@ -13,7 +13,10 @@
 //! the same alignment rule: every sum of terms with different exponents is taken at the largest exponent, each
 //! term rounded half to even onto it.
 
-use super::rows::{MANT_BITS, Rows, normalize_row};
+use super::{
+    parallel::map_indices,
+    rows::{MANT_BITS, Rows, normalize_row},
+};
 use crate::fixed::{
     math::{self, Exp2Tables},
     round,
@@ -129,8 +132,54 @@ impl Attention {
     }
 
     /// Forward: `softmax(q kᵀ / sqrt(head_dim) + causal mask) v` for each head, rows grouped in sequences of
-    /// `seq_len` tokens (row `b · seq_len + t` is token `t` of sequence `b`).
-    pub fn forward(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize) -> Rows {
+    /// `seq_len` tokens (row `b · seq_len + t` is token `t` of sequence `b`); sequences run on up to `threads`
+    /// threads.
+    pub fn forward(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize, threads: usize) -> Rows {
+        self.check(q, k, v, seq_len);
+        let parts = map_indices(q.rows() / seq_len, threads, |b| {
+            let r = b * seq_len..(b + 1) * seq_len;
+            self.forward_serial(
+                &q.slice_rows(r.clone()),
+                &k.slice_rows(r.clone()),
+                &v.slice_rows(r),
+                seq_len,
+            )
+        });
+        Rows::concat(&parts)
+    }
+
+    /// Backward: `(dq, dk, dv)` from the gradient `d_out` of the forward output, sequences on up to `threads`
+    /// threads.
+    pub fn backward(
+        &self,
+        q: &Rows,
+        k: &Rows,
+        v: &Rows,
+        d_out: &Rows,
+        seq_len: usize,
+        threads: usize,
+    ) -> (Rows, Rows, Rows) {
+        self.check(q, k, v, seq_len);
+        let parts = map_indices(q.rows() / seq_len, threads, |b| {
+            let r = b * seq_len..(b + 1) * seq_len;
+            let (q, k, v, d) = (
+                q.slice_rows(r.clone()),
+                k.slice_rows(r.clone()),
+                v.slice_rows(r.clone()),
+                d_out.slice_rows(r),
+            );
+            self.backward_serial(&q, &k, &v, &d, seq_len)
+        });
+        let (mut dq, mut dk, mut dv) = (Vec::new(), Vec::new(), Vec::new());
+        for (a, b, c) in parts {
+            dq.push(a);
+            dk.push(b);
+            dv.push(c);
+        }
+        (Rows::concat(&dq), Rows::concat(&dk), Rows::concat(&dv))
+    }
+
+    fn forward_serial(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize) -> Rows {
         self.check(q, k, v, seq_len);
         let hd = self.head_dim;
         let mut segments = vec![0i64; q.mant.len()];
@@ -156,8 +205,7 @@ impl Attention {
         from_segments(q.cols, hd, &segments, &seg_exp)
     }
 
-    /// Backward: `(dq, dk, dv)` from the gradient `d_out` of the forward output.
-    pub fn backward(
+    fn backward_serial(
         &self,
         q: &Rows,
         k: &Rows,
@@ -480,9 +528,9 @@ mod tests {
             &sample(Key(4), batch * seq * n_heads * hd, 1e-3),
         );
         let (qf, kf, vf, df) = (q.to_f64(), k.to_f64(), v.to_f64(), d_out.to_f64());
-        let out = attn.forward(&q, &k, &v, seq).to_f64();
+        let out = attn.forward(&q, &k, &v, seq, 2).to_f64();
         assert_close(&out, &reference.forward(&qf, &kf, &vf, batch), 1e-5, "out");
-        let (dq, dk, dv) = attn.backward(&q, &k, &v, &d_out, seq);
+        let (dq, dk, dv) = attn.backward(&q, &k, &v, &d_out, seq, 3);
         for (which, got, name) in [(0, dq, "dq"), (1, dk, "dk"), (2, dv, "dv")] {
             let want = reference.numeric_grad(which, [&qf, &kf, &vf], &df, batch);
             assert_close(&got.to_f64(), &want, 1e-4, name);
@@ -495,7 +543,7 @@ mod tests {
         let q = Rows::from_f64(4, &[1.0, 2.0, 3.0, 4.0, 100.0, 0.0, 0.0, 0.0]);
         let k = Rows::from_f64(4, &[0.5, 0.5, 0.5, 0.5, 50.0, 0.0, 0.0, 0.0]);
         let v = Rows::from_f64(4, &[1.0, -1.0, 2.0, -2.0, 9.0, 9.0, 9.0, 9.0]);
-        let out = attn.forward(&q, &k, &v, 2).to_f64();
+        let out = attn.forward(&q, &k, &v, 2, 1).to_f64();
         assert_eq!(&out[..4], &[1.0, -1.0, 2.0, -2.0]);
         // token 1's score on itself is 5000/2 higher than on token 0: all weight on itself
         assert_eq!(&out[4..], &[9.0, 9.0, 9.0, 9.0]);

@@ -11,6 +11,7 @@ pub mod glu;
 pub mod linear;
 pub mod lora;
 pub mod loss;
+pub mod parallel;
 pub mod rmsnorm;
 pub mod rope;
 pub mod rows;

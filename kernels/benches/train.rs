@@ -1,0 +1,111 @@
+//! Integer LoRA training throughput on SmolLM2-135M shapes.
+//!
+//! `cargo bench -p tern-kernels --bench train [-- --steps N --seq S --batch B --rank R]`
+//!
+//! Loads SmolLM2-135M-Instruct from the data cache (`deploy/fetch-data.sh`), or, when it is absent, a random model
+//! of the same shapes. For the ternary (per-row) and the int8 base it runs one warm-up step and `--steps` timed
+//! steps with LoRA on q/k/v/o, then prints tokens/s and the process's peak resident memory.
+
+use std::time::Instant;
+
+use tern_kernels::{
+    cpu::Cpu,
+    data::Batch,
+    io::gguf::Gguf,
+    model::{BaseModel, BaseQuant, LoraTarget, ModelConfig, synthetic},
+    rng::Key,
+    train::{AdamW, LrSchedule, TrainConfig, Trainer},
+};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().expect("a number"))
+        .unwrap_or(default)
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn main() {
+    let (steps, seq, batch_size, rank) = (
+        arg("--steps", 2),
+        arg("--seq", 256),
+        arg("--batch", 4),
+        arg("--rank", 8),
+    );
+    let cache = std::env::var_os("TERN_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.tern/cache").into());
+    let model_path = cache.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let (gguf, source) = match Gguf::read(&model_path) {
+        Ok(g) => (g, "SmolLM2-135M-Instruct (cache)"),
+        Err(_) => {
+            let bytes =
+                synthetic::random_gguf(&ModelConfig::smollm2_135m(), Key(1)).expect("random model");
+            (
+                Gguf::from_bytes(bytes).expect("random model reads"),
+                "random weights, SmolLM2-135M shapes",
+            )
+        }
+    };
+    let cpu = Cpu::new();
+    println!(
+        "model: {source}; seq {seq} × batch {batch_size}, LoRA rank {rank} on q/k/v/o; {} threads, SIMD {:?}",
+        cpu.threads(),
+        cpu.simd()
+    );
+    let tokens: Vec<u32> = (0..batch_size * (seq + 1))
+        .map(|i| Key(3).below(49_000, i as u32, 0, 0))
+        .collect();
+    let batch = Batch {
+        seq_len: seq,
+        examples: (0..batch_size as u32).collect(),
+        tokens,
+        loss_mask: vec![1; batch_size * seq],
+    };
+    let config = TrainConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+        targets: vec![LoraTarget::Q, LoraTarget::K, LoraTarget::V, LoraTarget::O],
+        optimizer: AdamW::default(),
+        schedule: LrSchedule {
+            peak: 1e-3,
+            min: 1e-4,
+            warmup_steps: 0,
+            total_steps: 100,
+        },
+    };
+    println!(
+        "{:<16} {:>10} {:>12} {:>10}",
+        "base", "s/step", "tokens/s", "loss"
+    );
+    for quant in [BaseQuant::TernaryPerRow, BaseQuant::Int8PerRow] {
+        let base = BaseModel::from_gguf(&gguf, quant, seq).expect("load model");
+        let trainer = Trainer::new(&base, cpu, config.clone(), Key(4));
+        let mut state = trainer.initial_state(Key(5));
+        trainer.step(&mut state, &batch).expect("warm-up step");
+        let started = Instant::now();
+        let mut loss = 0.0;
+        for _ in 0..steps {
+            loss = trainer.step(&mut state, &batch).expect("step").loss;
+        }
+        let per_step = started.elapsed().as_secs_f64() / steps as f64;
+        println!(
+            "{:<16} {:>10.2} {:>12.1} {:>10.3}",
+            quant.name(),
+            per_step,
+            (batch_size * seq) as f64 / per_step,
+            loss
+        );
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak RSS: {mib:.0} MiB");
+    }
+}

@@ -1,0 +1,39 @@
+//! Running independent pieces of an op on several threads. Each piece is computed whole by one thread and the
+//! results are put back in index order, so the output does not depend on the thread count.
+
+/// `f(0), f(1), …, f(n − 1)` computed on up to `threads` scoped threads, in index order.
+pub fn map_indices<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return (0..n).map(f).collect();
+    }
+    let per = n.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || (t * per..((t + 1) * per).min(n)).map(f).collect::<Vec<T>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker thread panicked"))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_order_for_any_thread_count() {
+        for threads in [1, 2, 3, 7, 50] {
+            assert_eq!(
+                map_indices(10, threads, |i| i * i),
+                (0..10).map(|i| i * i).collect::<Vec<_>>()
+            );
+        }
+        assert!(map_indices(0, 4, |i| i).is_empty());
+    }
+}
