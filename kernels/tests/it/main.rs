@@ -6,6 +6,7 @@ mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_mutations;
 mod io_safetensors;
+mod smollm2_data;
 mod smollm2_train;
 mod tokenizer;
 mod train_step;
