@@ -20,6 +20,8 @@ pub mod data;
 pub mod fixed;
 pub mod io;
 pub mod model;
+#[cfg(feature = "reference")]
+pub mod reference;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;

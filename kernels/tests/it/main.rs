@@ -1,1 +1,2 @@
 //! Integration tests of tern-kernels.
+mod reference;
