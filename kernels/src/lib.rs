@@ -11,6 +11,7 @@
 //! | [`data`] | plain-text and chat datasets: tokenization, train/validation split, batch order |
 //! | [`rng`] | counter-based random words: the same `(key, counter)` gives the same bits on every backend |
 //! | [`fixed`] | integer primitives: the rounding rule, block floating point, fixed-point rescaling |
+//! | [`ops`] | the non-matmul layers (RMSNorm, RoPE, softmax, activations) forward and backward on per-row block floating point |
 //! | [`tensor`] | packed ternary and int8 matrices |
 //! | [`model`] | model configuration, base weights and LoRA adapters |
 //! | [`cpu`] | the CPU backend: integer matmuls with SIMD chosen at run time, over all cores |
@@ -22,6 +23,7 @@ pub mod io;
 pub mod model;
 #[cfg(feature = "reference")]
 pub mod reference;
+pub mod ops;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;

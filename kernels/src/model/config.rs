@@ -86,7 +86,15 @@ pub enum LoraTarget {
 
 impl LoraTarget {
     /// All targets, in canonical order.
-    pub const ALL: [Self; 7] = [Self::Q, Self::K, Self::V, Self::O, Self::Gate, Self::Up, Self::Down];
+    pub const ALL: [Self; 7] = [
+        Self::Q,
+        Self::K,
+        Self::V,
+        Self::O,
+        Self::Gate,
+        Self::Up,
+        Self::Down,
+    ];
 
     /// `(out_features, in_features)` of this projection.
     pub fn shape(self, c: &ModelConfig) -> (usize, usize) {

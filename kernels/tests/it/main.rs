@@ -1,2 +1,5 @@
 //! Integration tests of tern-kernels.
+mod data;
+mod io_gguf;
+mod tokenizer;
 mod reference;
