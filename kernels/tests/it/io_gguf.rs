@@ -133,3 +133,55 @@ fn llama_cpp_vocab_files_parse() {
     }
     assert!(parsed > 5, "{parsed} vocab files");
 }
+
+#[test]
+fn smollm2_dequantizes() {
+    let Some(path) = cached("models/SmolLM2-135M-Instruct.Q4_1.gguf") else {
+        return;
+    };
+    let gguf = Gguf::read(&path).unwrap();
+    let start = std::time::Instant::now();
+    let mut total = 0usize;
+    for info in gguf.tensors() {
+        let values = gguf.dequantize(&info.name).unwrap();
+        assert_eq!(values.len() as u64, info.n_elements(), "{}", info.name);
+        assert!(values.iter().all(|v| v.is_finite()), "{}", info.name);
+        total += values.len();
+    }
+    eprintln!(
+        "dequantized {total} values of {} tensors in {:?}",
+        gguf.tensors().len(),
+        start.elapsed()
+    );
+    // The parameter count of SmolLM2-135M (tied embeddings: no output.weight).
+    assert!((134_000_000..136_000_000).contains(&total), "{total}");
+
+    let mean_abs = |name: &str| {
+        let v = gguf.dequantize(name).unwrap();
+        v.iter().map(|x| f64::from(x.abs())).sum::<f64>() / v.len() as f64
+    };
+    let wq = mean_abs("blk.0.attn_q.weight");
+    let embd = mean_abs("token_embd.weight");
+    let norm = gguf.dequantize("blk.0.attn_norm.weight").unwrap();
+    let norm_mean = norm.iter().map(|&x| f64::from(x)).sum::<f64>() / norm.len() as f64;
+    let out_norm = gguf.dequantize("output_norm.weight").unwrap();
+    let out_mean = out_norm.iter().map(|&x| f64::from(x)).sum::<f64>() / out_norm.len() as f64;
+    eprintln!("mean |blk.0.attn_q| = {wq:.5}, mean |token_embd| = {embd:.5}");
+    eprintln!("mean blk.0.attn_norm = {norm_mean:.4}, mean output_norm = {out_mean:.4}");
+    // Trained projection weights of a 576-wide model: small but far from zero.
+    assert!((0.005..0.5).contains(&wq), "{wq}");
+    assert!((0.005..0.5).contains(&embd), "{embd}");
+    // SmolLM2's norm gains are not near 1 (layer 0's attention norm averages ~0.001, the final norm ~1.8), so the
+    // check that the F32 tensors are read at the right offsets is sharper: the model was trained in bfloat16, so
+    // every F32 norm value has zero low 16 bits, which misaligned bytes would not.
+    assert!((1.0..3.0).contains(&out_mean), "{out_mean}");
+    assert_eq!(norm.len(), 576);
+    for info in gguf.tensors().iter().filter(|t| t.ty == GgmlType::F32) {
+        let v = gguf.dequantize(&info.name).unwrap();
+        assert!(
+            v.iter().all(|x| x.to_bits() & 0xffff == 0),
+            "{} is not bfloat16-exact",
+            info.name
+        );
+    }
+}

@@ -39,6 +39,11 @@ pub enum GgufError {
         "unsupported GGUF version {0} (this reader takes versions 2 and 3; re-convert the model with a current llama.cpp)"
     )]
     UnsupportedVersion(u32),
+    /// A big-endian GGUF file (its version reads byte-swapped).
+    #[error(
+        "big-endian GGUF (version {0} byte-swapped) is not supported; convert the model on a little-endian machine"
+    )]
+    BigEndian(u32),
     /// A count or size is beyond what the file could hold or beyond a sanity limit.
     #[error("GGUF {what}: {value} is beyond the limit {limit}; the file is corrupt or hostile")]
     Limit {
@@ -144,7 +149,17 @@ pub enum GgufError {
         /// What is wrong.
         reason: String,
     },
-    /// Ternary blocks asked of a tensor whose codes are not all ternary (TQ2_0's code 3) or of a non-ternary type.
+    /// Typed blocks asked of a tensor of another type.
+    #[error("GGUF tensor {tensor:?} is {found}, expected {expected}")]
+    WrongTensorType {
+        /// The tensor.
+        tensor: String,
+        /// The type(s) asked for.
+        expected: &'static str,
+        /// Its type.
+        found: super::types::GgmlType,
+    },
+    /// Ternary blocks asked of a tensor whose codes are not all ternary (TQ2_0's code 3).
     #[error("GGUF tensor {tensor:?} is not ternary: {reason}")]
     NotTernary {
         /// The tensor.

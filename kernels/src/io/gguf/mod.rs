@@ -8,15 +8,21 @@
 //! use tern_kernels::io::gguf::Gguf;
 //! let gguf = Gguf::read("SmolLM2-135M-Instruct.Q4_1.gguf")?;
 //! let layers = gguf.get_u32("llama.block_count")?;
+//! let wq = gguf.dequantize("blk.0.attn_q.weight")?;
 //! # Ok::<(), tern_kernels::io::gguf::GgufError>(())
 //! ```
 
+mod data;
 mod error;
 mod metadata;
+pub mod quant;
 mod reader;
 mod types;
+mod writer;
 
+pub use data::{BlockQ8_0, TernaryBlock};
 pub use error::{GgufError, Result};
 pub use metadata::{MetaArray, MetaType, MetaValue, Metadata};
 pub use reader::{DEFAULT_ALIGNMENT, Gguf, MAGIC, MAX_DIMS, TensorInfo};
 pub use types::{GgmlType, QK_K, id_name};
+pub use writer::GgufWriter;

@@ -62,7 +62,7 @@ impl TensorInfo {
 }
 
 /// A GGUF file in memory: metadata, tensor table and the raw data section.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Gguf {
     version: u32,
     metadata: Metadata,
@@ -97,6 +97,9 @@ impl Gguf {
             ]));
         }
         let version = c.u32(|| "version".into())?;
+        if matches!(version.swap_bytes(), 2 | 3) {
+            return Err(GgufError::BigEndian(version.swap_bytes()));
+        }
         if version != 2 && version != 3 {
             return Err(GgufError::UnsupportedVersion(version));
         }
@@ -300,6 +303,19 @@ impl Gguf {
     /// The whole file as read.
     pub fn as_bytes(&self) -> &[u8] {
         &self.data
+    }
+}
+
+impl std::fmt::Debug for Gguf {
+    // The derived form would print every byte of a model.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gguf")
+            .field("version", &self.version)
+            .field("metadata_keys", &self.metadata.len())
+            .field("tensors", &self.tensors.len())
+            .field("alignment", &self.alignment)
+            .field("file_bytes", &self.data.len())
+            .finish()
     }
 }
 
@@ -525,7 +541,7 @@ impl<'a> Cursor<'a> {
             });
         };
         // ggml counts elements in i64.
-        let n_elements = shape
+        shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
             .filter(|&n| n <= i64::MAX as u64)
@@ -533,8 +549,7 @@ impl<'a> Cursor<'a> {
                 tensor: name.clone(),
                 reason: format!("shape {shape:?} has more than 2^63 elements"),
             })?;
-        let _ = n_elements;
-        if shape[0] % ty.block_len() as u64 != 0 {
+        if !shape[0].is_multiple_of(ty.block_len() as u64) {
             return Err(GgufError::BadShape {
                 tensor: name,
                 reason: format!(
