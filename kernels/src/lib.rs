@@ -21,9 +21,9 @@ pub mod data;
 pub mod fixed;
 pub mod io;
 pub mod model;
+pub mod ops;
 #[cfg(feature = "reference")]
 pub mod reference;
-pub mod ops;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;

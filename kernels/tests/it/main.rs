@@ -2,7 +2,8 @@
 mod data;
 mod io_gguf;
 mod io_gguf_roundtrip;
-mod io_safetensors;
 mod io_mutations;
-mod tokenizer;
+mod io_safetensors;
 mod reference;
+mod reference_smollm2;
+mod tokenizer;
