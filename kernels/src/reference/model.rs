@@ -12,6 +12,9 @@ use super::rope::{apply_rope, rope_tables};
 use super::weights::BaseWeights;
 
 /// How the reference represents numbers: base weight quantization, activation quantization, float width.
+///
+/// The default (absmean ternary per tensor, int8 activations per token, f32) mirrors the integer trainer's own
+/// representation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Numerics {
     /// Fake quantization of the blocks' linear weights, applied once at load.
