@@ -30,6 +30,7 @@
 
 mod error;
 mod frozen_linear;
+mod head_loss;
 mod lora;
 mod model;
 mod optimizer;

@@ -6,6 +6,7 @@ use crate::model::{Architecture, LoraTarget, ModelConfig};
 
 use super::error::ReferenceError;
 use super::frozen_linear::FrozenLinear;
+use super::head_loss::HeadCrossEntropy;
 use super::lora::Lora;
 use super::quantize::{ActivationQuant, BaseQuant, fake_quantize_weight};
 use super::rope::{apply_rope, rope_tables};
@@ -154,14 +155,14 @@ impl Transformer {
         self.numerics.precision.dtype()
     }
 
-    /// Mean cross-entropy of `targets` given `inputs` (both `[batch, seq]`), over the flattened positions
-    /// `selected` (indices into `batch·seq`).
+    /// Mean cross-entropy given `inputs` (`[batch, seq]`) over the flattened positions `selected` (indices into
+    /// `batch·seq`), whose next tokens are `selected_targets`.
     pub(crate) fn loss(
         &self,
         lora: &Lora,
         inputs: &Tensor,
-        targets: &Tensor,
         selected: &Tensor,
+        selected_targets: Vec<u32>,
     ) -> candle_core::Result<Tensor> {
         let (batch, seq) = inputs.dims2()?;
         let c = &self.config;
@@ -171,25 +172,12 @@ impl Transformer {
         for (layer, block) in self.blocks.iter().enumerate() {
             x = self.block(lora, layer, block, &x, batch, seq, (&cos, &sin), &mask)?;
         }
+        // Logits only for the positions that count: chat data masks most of them.
         let hidden = self
             .rms_norm(&x, &self.output_norm)?
             .index_select(selected, 0)?;
-        // Logits only for the positions that count: chat data masks most of them.
-        let head = FrozenLinear {
-            weight: self.head.clone(),
-            input_quant: ActivationQuant::None,
-        };
-        let logits = hidden.contiguous()?.apply_op1(head)?;
-        let shifted = logits.broadcast_sub(&logits.max_keepdim(D::Minus1)?.detach())?;
-        let log_norm = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
-        let target_logit = shifted.gather(
-            &targets
-                .flatten_all()?
-                .index_select(selected, 0)?
-                .unsqueeze(1)?,
-            1,
-        )?;
-        (log_norm - target_logit)?.mean_all()
+        let head = HeadCrossEntropy::new(self.head.clone(), selected_targets);
+        hidden.contiguous()?.apply_op1(head)?.mean_all()
     }
 
     #[allow(clippy::too_many_arguments)]

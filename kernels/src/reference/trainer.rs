@@ -28,8 +28,8 @@ pub struct ReferenceTrainer {
 /// A validated batch as tensors.
 struct Batch {
     inputs: Tensor,
-    targets: Tensor,
     selected: Tensor,
+    selected_targets: Vec<u32>,
 }
 
 impl ReferenceTrainer {
@@ -63,9 +63,12 @@ impl ReferenceTrainer {
         lr: f32,
     ) -> Result<f32, ReferenceError> {
         let batch = self.batch(tokens, loss_mask)?;
-        let loss = self
-            .model
-            .loss(&self.lora, &batch.inputs, &batch.targets, &batch.selected)?;
+        let loss = self.model.loss(
+            &self.lora,
+            &batch.inputs,
+            &batch.selected,
+            batch.selected_targets,
+        )?;
         let grads = loss.backward()?;
         let vars: Vec<_> = self.lora.params().map(|(_, v)| v).collect();
         let grads = vars
@@ -88,9 +91,12 @@ impl ReferenceTrainer {
     /// [`Precision::F64`](super::Precision::F64)).
     pub fn eval_loss_f64(&self, tokens: &[u32], loss_mask: &[u8]) -> Result<f64, ReferenceError> {
         let batch = self.batch(tokens, loss_mask)?;
-        let loss = self
-            .model
-            .loss(&self.lora, &batch.inputs, &batch.targets, &batch.selected)?;
+        let loss = self.model.loss(
+            &self.lora,
+            &batch.inputs,
+            &batch.selected,
+            batch.selected_targets,
+        )?;
         Ok(loss.to_dtype(DType::F64)?.to_scalar::<f64>()?)
     }
 
@@ -101,9 +107,12 @@ impl ReferenceTrainer {
         loss_mask: &[u8],
     ) -> Result<BTreeMap<LoraParam, Vec<f32>>, ReferenceError> {
         let batch = self.batch(tokens, loss_mask)?;
-        let loss = self
-            .model
-            .loss(&self.lora, &batch.inputs, &batch.targets, &batch.selected)?;
+        let loss = self.model.loss(
+            &self.lora,
+            &batch.inputs,
+            &batch.selected,
+            batch.selected_targets,
+        )?;
         let grads = loss.backward()?;
         self.lora
             .params()
@@ -174,11 +183,12 @@ impl ReferenceTrainer {
             inputs.extend_from_slice(&row[..seq]);
             targets.extend_from_slice(&row[1..]);
         }
+        let selected_targets = selected.iter().map(|&i| targets[i as usize]).collect();
         let n = selected.len();
         Ok(Batch {
             inputs: Tensor::from_vec(inputs, (rows, seq), &Device::Cpu)?,
-            targets: Tensor::from_vec(targets, (rows, seq), &Device::Cpu)?,
             selected: Tensor::from_vec(selected, n, &Device::Cpu)?,
+            selected_targets,
         })
     }
 }
