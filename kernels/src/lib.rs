@@ -23,6 +23,8 @@ pub mod fixed;
 pub mod io;
 pub mod model;
 pub mod ops;
+#[cfg(feature = "reference")]
+pub mod reference;
 pub mod rng;
 pub mod tensor;
 pub mod tokenizer;

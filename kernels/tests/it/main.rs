@@ -6,6 +6,8 @@ mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_mutations;
 mod io_safetensors;
+mod reference;
+mod reference_smollm2;
 mod smollm2_data;
 mod smollm2_train;
 mod tokenizer;
