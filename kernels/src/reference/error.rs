@@ -7,6 +7,9 @@ use super::lora::LoraParam;
 /// An error of the f32 reference trainer.
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
+    /// The model file could not be read.
+    #[error("reading the model file: {0}")]
+    Gguf(String),
     /// The base weights lack a tensor the configuration needs.
     #[error(
         "base weights lack tensor `{name}`: a {architecture:?} model needs it; load every tensor of the model file"

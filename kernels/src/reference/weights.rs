@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::io::gguf::Gguf;
 use crate::model::{Architecture, LoraTarget, ModelConfig};
 use crate::rng::Key;
 
@@ -48,6 +49,19 @@ impl BaseWeights {
         }
         self.tensors.insert(name, BaseTensor { shape, data });
         Ok(())
+    }
+
+    /// Every tensor of a GGUF file, dequantized to f32, with its shape outermost first.
+    pub fn from_gguf(gguf: &Gguf) -> Result<Self, ReferenceError> {
+        let mut weights = Self::new();
+        for info in gguf.tensors() {
+            let shape = info.shape.iter().rev().map(|&d| d as usize).collect();
+            let data = gguf
+                .dequantize(&info.name)
+                .map_err(|e| ReferenceError::Gguf(e.to_string()))?;
+            weights.insert(info.name.clone(), shape, data)?;
+        }
+        Ok(weights)
     }
 
     /// The tensor called `name`, if present.

@@ -8,6 +8,7 @@ mod io_mutations;
 mod io_safetensors;
 mod reference;
 mod reference_smollm2;
+mod reference_vs_integer;
 mod smollm2_data;
 mod smollm2_train;
 mod tokenizer;

