@@ -332,7 +332,7 @@ fn gguf_lora_reads_back_with_llama_cpp_names_shapes_and_gguf_row_order() {
 
 #[test]
 fn merged_weight_adds_the_scaled_low_rank_product() {
-    let (config, state) = trained(3);
+    let (_, state) = trained(3);
     let ad = state
         .adapters
         .iter()
@@ -356,7 +356,6 @@ fn merged_weight_adds_the_scaled_low_rank_product() {
         merged_weight(&zero[1..], ad, ALPHA),
         Err(ExportError::BaseWeight { .. })
     ));
-    let _ = config;
 }
 
 #[test]
@@ -416,4 +415,46 @@ fn states_that_cannot_be_exported_are_clear_errors() {
         export_peft(&swapped, &config, ALPHA, BASE_ID),
         Err(ExportError::Shape { .. })
     ));
+}
+
+#[test]
+fn smollm2_shapes_export_with_nine_query_heads_and_three_kv_heads() {
+    // SmolLM2-135M: 9 query heads and 3 KV heads of 64 rows. B is filled so each GGUF row holds its own index.
+    let config = ModelConfig::smollm2_135m();
+    let mut state = TrainState::init(&config, 8, &[LoraTarget::Q, LoraTarget::K], Key(3));
+    for ad in &mut state.adapters {
+        for (i, v) in ad.b.iter_mut().enumerate() {
+            *v = ((i / 8) as i32) << 16;
+        }
+    }
+    let adapter = export_peft(&state, &config, 16.0, BASE_ID).unwrap();
+    let file = Safetensors::from_bytes(adapter.safetensors).unwrap();
+    assert_eq!(file.names().len(), 2 * 2 * 30);
+    for (target, rows) in [(LoraTarget::Q, 576), (LoraTarget::K, 192)] {
+        let name = format!("{}.lora_B.weight", peft_module_name(29, target));
+        assert_eq!(file.tensor(&name).unwrap().shape, [rows, 8]);
+        let b = file.to_f32(&name).unwrap();
+        let gguf_row_of = |hf_row: usize| (b[hf_row * 8] * 2f32.powi(13)) as usize;
+        // Head 1, first half: HF rows 64..96 came from the even GGUF rows 64, 66, …; second half from the odd ones.
+        assert_eq!(gguf_row_of(64), 64);
+        assert_eq!(gguf_row_of(65), 66);
+        assert_eq!(gguf_row_of(96), 65);
+        assert_eq!(gguf_row_of(127), 127);
+        let mut seen: Vec<usize> = (0..rows).map(gguf_row_of).collect();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..rows).collect::<Vec<_>>(),
+            "a permutation of the rows"
+        );
+    }
+    let gguf = Gguf::from_bytes(export_gguf_lora(&state, &config, 16.0, "llama").unwrap()).unwrap();
+    assert_eq!(
+        gguf.tensor("blk.29.attn_q.weight.lora_a").unwrap().shape,
+        [576, 8]
+    );
+    assert_eq!(
+        gguf.tensor("blk.29.attn_k.weight.lora_b").unwrap().shape,
+        [8, 192]
+    );
 }
