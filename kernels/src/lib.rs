@@ -16,9 +16,11 @@
 //! | [`model`] | model configuration, base weights and LoRA adapters |
 //! | [`train`] | the optimizer (integer AdamW), the learning-rate schedule |
 //! | [`cpu`] | the CPU backend: integer matmuls with SIMD chosen at run time, over all cores |
+//! | [`export`] | trained adapters out: PEFT safetensors, llama.cpp GGUF LoRA, merged weights |
 
 pub mod cpu;
 pub mod data;
+pub mod export;
 pub mod fixed;
 pub mod io;
 pub mod model;

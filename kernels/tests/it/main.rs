@@ -2,6 +2,7 @@
 mod cache;
 mod cpu_matmul;
 mod data;
+mod export;
 mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_mutations;
