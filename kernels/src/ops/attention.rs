@@ -6,7 +6,7 @@
 //! 1. `dot_ij = Σ q_i · k_j` (exponent `e_qi + e_kj`), normalized to 23 bits;
 //! 2. the score in base-2 units with 16 fractional bits, `z_ij = dot_ij · log2(e)/sqrt(head_dim)` (one
 //!    [`Multiplier`]), rounded half to even; scores beyond `2^46` saturate;
-//! 3. `E_ij = 2^-(max_j z − z_ij)` from [`exp2_neg`] (Q.30), `S_i = Σ_j E_ij`, `p_ij = round(E_ij · 2^23 / S_i)`;
+//! 3. `E_ij = 2^-(max_j z − z_ij)` from [`exp2_neg`](crate::fixed::math::exp2_neg) (Q.30), `S_i = Σ_j E_ij`, `p_ij = round(E_ij · 2^23 / S_i)`;
 //! 4. `o_i = Σ_j p_ij · v_j`, each term shifted from `v_j`'s exponent to the largest one among `j ≤ i`.
 //!
 //! The backward pass recomputes `p` (cheaper than keeping `T² · heads` probabilities for every layer) and uses

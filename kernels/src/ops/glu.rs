@@ -1,7 +1,7 @@
 //! The gated MLP activation `h = act(gate) ⊙ up`, forward and backward, in integers.
 //!
 //! Llama uses `act = SiLU` (`x · σ(x)`), BitNet b1.58 uses `act = ReLU²`. The sigmoid is computed from one
-//! [`exp2_neg`] per element: with `E = 2^(-|x| · log2 e)` in Q.30, `σ(|x|) = 2^60 / (2^30 + E)` and
+//! [`exp2_neg`](crate::fixed::math::exp2_neg) per element: with `E = 2^(-|x| · log2 e)` in Q.30, `σ(|x|) = 2^60 / (2^30 + E)` and
 //! `σ(−|x|) = E · 2^30 / (2^30 + E)` (both rounded half to even), so neither tail loses its relative precision.
 //! `|x| · log2 e` is taken with 16 fractional bits (a relative error of at most `ln 2 · 2^-17 ≈ 5e-6` in `E`) and
 //! capped at 32 (where `E` is 0).
