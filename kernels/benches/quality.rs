@@ -15,7 +15,10 @@ use tern_kernels::{
     data::{Dataset, DatasetConfig, read_text_dir, text_examples},
     io::gguf::Gguf,
     model::{BaseModel, BaseQuant, LoraTarget},
-    reference::{self, ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics, OptimizerSettings, Precision, ReferenceTrainer},
+    reference::{
+        self, ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
+        OptimizerSettings, Precision, ReferenceTrainer,
+    },
     rng::Key,
     tokenizer::Tokenizer,
     train::{AdamW, LrSchedule, MASTER_FRAC, TrainConfig, Trainer},
@@ -26,7 +29,10 @@ fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: cannot parse {v}")))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name}: cannot parse {v}"))
+        })
         .unwrap_or(default)
 }
 
@@ -41,25 +47,49 @@ fn main() {
     let base_name: String = arg("--base", "int8-row".to_string());
     let (quant, ref_quant) = match base_name.as_str() {
         "int8-row" => (BaseQuant::Int8PerRow, reference::BaseQuant::Int8PerRow),
-        "ternary-row" => (BaseQuant::TernaryPerRow, reference::BaseQuant::TernaryPerRow),
-        "ternary-tensor" => (BaseQuant::TernaryPerTensor, reference::BaseQuant::TernaryPerTensor),
+        "ternary-row" => (
+            BaseQuant::TernaryPerRow,
+            reference::BaseQuant::TernaryPerRow,
+        ),
+        "ternary-tensor" => (
+            BaseQuant::TernaryPerTensor,
+            reference::BaseQuant::TernaryPerTensor,
+        ),
         other => panic!("--base {other}: use int8-row, ternary-row or ternary-tensor"),
     };
 
     let cache = std::env::var_os("TERN_CACHE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../.tern/cache").into());
-    let gguf = Gguf::read(cache.join("models/SmolLM2-135M-Instruct.Q4_1.gguf")).expect("SmolLM2 missing: run deploy/fetch-data.sh");
+    let gguf = Gguf::read(cache.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .expect("SmolLM2 missing: run deploy/fetch-data.sh");
     let tokenizer = Tokenizer::from_gguf(&gguf).expect("tokenizer");
-    let docs = read_text_dir(&cache.join("corpora/shakespeare")).expect("corpus missing: run deploy/fetch-data.sh");
+    let docs = read_text_dir(&cache.join("corpora/shakespeare"))
+        .expect("corpus missing: run deploy/fetch-data.sh");
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let examples = text_examples(&texts, &tokenizer, seq).expect("tokenize");
-    let data = Dataset::new(examples, Key::derive(&[0; 32], "data-order", 1), DatasetConfig::new(batch_size)).expect("dataset");
+    let data = Dataset::new(
+        examples,
+        Key::derive(&[0; 32], "data-order", 1),
+        DatasetConfig::new(batch_size),
+    )
+    .expect("dataset");
     let validation: Vec<_> = data.validation_batches().take(eval_batches).collect();
 
-    let schedule = LrSchedule { peak, min: peak / 10.0, warmup_steps: steps / 10, total_steps: steps };
+    let schedule = LrSchedule {
+        peak,
+        min: peak / 10.0,
+        warmup_steps: steps / 10,
+        total_steps: steps,
+    };
     let targets = vec![LoraTarget::Q, LoraTarget::K, LoraTarget::V, LoraTarget::O];
-    let config = TrainConfig { rank, alpha: 2.0 * rank as f64, targets: targets.clone(), optimizer: AdamW::default(), schedule };
+    let config = TrainConfig {
+        rank,
+        alpha: 2.0 * rank as f64,
+        targets: targets.clone(),
+        optimizer: AdamW::default(),
+        schedule,
+    };
     let base = BaseModel::from_gguf(&gguf, quant, seq).expect("integer base");
     let trainer = Trainer::new(&base, Cpu::new(), config.clone(), Key(7));
     let mut state = trainer.initial_state(Key(8));
@@ -67,16 +97,34 @@ fn main() {
     let mut reference = ReferenceTrainer::new(
         &base.config,
         &BaseWeights::from_gguf(&gguf).expect("reference weights"),
-        Numerics { base: ref_quant, activations: ActivationQuant::Int8PerToken, precision: Precision::F32 },
-        &LoraSettings { rank, alpha: config.alpha as f32, targets },
+        Numerics {
+            base: ref_quant,
+            activations: ActivationQuant::Int8PerToken,
+            precision: Precision::F32,
+        },
+        &LoraSettings {
+            rank,
+            alpha: config.alpha as f32,
+            targets,
+        },
         |_, _, rows, cols| vec![0.0; rows * cols],
         OptimizerSettings::adamw(),
     )
     .expect("reference trainer");
     for ad in &state.adapters {
-        let a: Vec<f32> = ad.a.iter().map(|&v| (f64::from(v) * 2f64.powi(-(MASTER_FRAC as i32))) as f32).collect();
+        let a: Vec<f32> =
+            ad.a.iter()
+                .map(|&v| (f64::from(v) * 2f64.powi(-(MASTER_FRAC as i32))) as f32)
+                .collect();
         reference
-            .set_lora_values(LoraParam { layer: usize::from(ad.layer), target: ad.target, matrix: LoraMatrix::A }, &a)
+            .set_lora_values(
+                LoraParam {
+                    layer: usize::from(ad.layer),
+                    target: ad.target,
+                    matrix: LoraMatrix::A,
+                },
+                &a,
+            )
             .expect("copy A");
     }
 
@@ -90,15 +138,27 @@ fn main() {
         let (mut sum, mut count) = (0.0, 0usize);
         for b in &validation {
             let n = b.loss_mask.iter().filter(|&&m| m != 0).count();
-            sum += reference.eval_loss_f64(&b.tokens, &b.loss_mask).expect("reference eval") * n as f64;
+            sum += reference
+                .eval_loss_f64(&b.tokens, &b.loss_mask)
+                .expect("reference eval")
+                * n as f64;
             count += n;
         }
         (ours, sum / count as f64)
     };
-    println!("{:>6} {:>12} {:>12} {:>8}", "step", "integer", "reference", "ratio");
+    println!(
+        "{:>6} {:>12} {:>12} {:>8}",
+        "step", "integer", "reference", "ratio"
+    );
     let (mut t_int, mut t_ref) = (0.0, 0.0);
     let mut last = eval(&state, &reference);
-    println!("{:>6} {:>12.4} {:>12.4} {:>8.4}", 0, last.0, last.1, last.0 / last.1);
+    println!(
+        "{:>6} {:>12.4} {:>12.4} {:>8.4}",
+        0,
+        last.0,
+        last.1,
+        last.0 / last.1
+    );
     for step in 0..steps {
         let batch = data.batch(step);
         let lr = schedule.lr(step);
@@ -106,14 +166,32 @@ fn main() {
         trainer.step(&mut state, &batch).expect("integer step");
         t_int += started.elapsed().as_secs_f64();
         let started = Instant::now();
-        reference.step(&batch.tokens, &batch.loss_mask, lr as f32).expect("reference step");
+        reference
+            .step(&batch.tokens, &batch.loss_mask, lr as f32)
+            .expect("reference step");
         t_ref += started.elapsed().as_secs_f64();
         if (step + 1) % eval_every == 0 || step + 1 == steps {
             last = eval(&state, &reference);
-            println!("{:>6} {:>12.4} {:>12.4} {:>8.4}", step + 1, last.0, last.1, last.0 / last.1);
+            println!(
+                "{:>6} {:>12.4} {:>12.4} {:>8.4}",
+                step + 1,
+                last.0,
+                last.1,
+                last.0 / last.1
+            );
         }
     }
     let tokens = (steps as usize * batch_size * seq) as f64;
-    println!("training tokens/s: integer {:.1}, reference {:.1} (ratio {:.2})", tokens / t_int, tokens / t_ref, t_ref / t_int);
-    println!("final validation loss: integer {:.4}, reference {:.4}, ratio {:.4}", last.0, last.1, last.0 / last.1);
+    println!(
+        "training tokens/s: integer {:.1}, reference {:.1} (ratio {:.2})",
+        tokens / t_int,
+        tokens / t_ref,
+        t_ref / t_int
+    );
+    println!(
+        "final validation loss: integer {:.4}, reference {:.4}, ratio {:.4}",
+        last.0,
+        last.1,
+        last.0 / last.1
+    );
 }
