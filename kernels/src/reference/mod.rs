@@ -24,7 +24,7 @@
 //! )?;
 //! let schedule = LrSchedule { peak: 1e-3, min: 1e-4, warmup_steps: 10, total_steps: 100 };
 //! let (tokens, mask) = (vec![1u32; 2 * 65], vec![1u8; 2 * 64]);
-//! let loss = trainer.step(&tokens, &mask, schedule.at(0))?;
+//! let loss = trainer.step(&tokens, &mask, schedule.lr(0) as f32)?;
 //! # Ok::<(), ReferenceError>(())
 //! ```
 
@@ -36,15 +36,15 @@ mod model;
 mod optimizer;
 pub mod quantize;
 mod rope;
-mod schedule;
 mod trainer;
 mod weights;
 
+/// The schedule both trainers share.
+pub use crate::train::LrSchedule;
 pub use error::ReferenceError;
 pub use lora::{LoraMatrix, LoraParam, LoraSettings, uniform_a_init};
 pub use model::{Numerics, Precision};
 pub use optimizer::OptimizerSettings;
 pub use quantize::{ActivationQuant, BaseQuant};
-pub use schedule::LrSchedule;
 pub use trainer::ReferenceTrainer;
 pub use weights::{BaseTensor, BaseWeights, expected_tensors};

@@ -143,14 +143,14 @@ fn train_on_repeated_sequence(
         .collect();
     let mask = vec![1u8; 4 * seq];
     let schedule = LrSchedule {
-        peak: lr,
-        min: lr / 10.0,
+        peak: f64::from(lr),
+        min: f64::from(lr) / 10.0,
         warmup_steps: 5,
         total_steps: 50,
     };
     let before = t.eval_loss(&tokens, &mask).unwrap();
     for step in 0..50 {
-        let loss = t.step(&tokens, &mask, schedule.at(step)).unwrap();
+        let loss = t.step(&tokens, &mask, schedule.lr(step) as f32).unwrap();
         assert!(loss.is_finite(), "step {step}: loss {loss}");
     }
     let after = t.eval_loss(&tokens, &mask).unwrap();
