@@ -3,7 +3,6 @@
 
 use tern_kernels::{
     cpu::Cpu,
-    data::Batch,
     export::{
         ExportError, adapter_hash, export_gguf_lora, export_peft, export_peft_as, merged_weight,
         peft_module_name, permute_rows, unpermute_rows,
@@ -12,9 +11,9 @@ use tern_kernels::{
         gguf::{GgmlType, Gguf},
         safetensors::{Dtype, Safetensors},
     },
-    model::{Architecture, BaseModel, BaseQuant, LoraTarget, ModelConfig, synthetic},
+    model::{Architecture, BaseQuant, LoraTarget, ModelConfig},
     rng::Key,
-    train::{AdamW, LrSchedule, MASTER_FRAC, TrainConfig, TrainState, Trainer},
+    train::{MASTER_FRAC, TrainState, Trainer},
 };
 
 const SEQ: usize = 8;
@@ -22,46 +21,16 @@ const RANK: usize = 4;
 const ALPHA: f64 = 8.0;
 const BASE_ID: &str = "HuggingFaceTB/SmolLM2-135M-Instruct";
 
-fn batch(step: u32) -> Batch {
-    let rows = 2;
-    let mut tokens = Vec::new();
-    for r in 0..rows {
-        let mut t = Key(7).below(64, step, r, 0);
-        for _ in 0..=SEQ {
-            tokens.push(t);
-            t = (3 * t + 1) % 64;
-        }
-    }
-    Batch {
-        seq_len: SEQ,
-        examples: (0..rows).collect(),
-        tokens,
-        loss_mask: vec![1; rows as usize * SEQ],
-    }
-}
-
 /// A tiny llama trained for `steps` steps on every projection, so `B ≠ 0`.
 fn trained(steps: u32) -> (ModelConfig, TrainState) {
-    let bytes = synthetic::random_gguf(&synthetic::tiny_config(Architecture::Llama), Key(42))
-        .expect("write tiny model");
-    let gguf = Gguf::from_bytes(bytes).expect("read tiny model");
-    let base = BaseModel::from_gguf(&gguf, BaseQuant::TernaryPerTensor, 64).expect("load");
-    let config = TrainConfig {
-        rank: RANK,
-        alpha: ALPHA,
-        targets: LoraTarget::ALL.to_vec(),
-        optimizer: AdamW::default(),
-        schedule: LrSchedule {
-            peak: 1e-2,
-            min: 1e-3,
-            warmup_steps: 1,
-            total_steps: 10,
-        },
-    };
+    let base = crate::tiny::base(Architecture::Llama, BaseQuant::TernaryPerTensor);
+    let config = crate::tiny::train_config(RANK, ALPHA, 10);
     let trainer = Trainer::new(&base, Cpu::new(), config, Key(99));
     let mut state = trainer.initial_state(Key(1));
     for s in 0..steps {
-        trainer.step(&mut state, &batch(s)).expect("step");
+        trainer
+            .step(&mut state, &crate::tiny::pattern_batch(s, SEQ))
+            .expect("step");
     }
     (base.config.clone(), state)
 }

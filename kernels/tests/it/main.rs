@@ -12,5 +12,6 @@ mod reference_smollm2;
 mod reference_vs_integer;
 mod smollm2_data;
 mod smollm2_train;
+mod tiny;
 mod tokenizer;
 mod train_step;

@@ -4,53 +4,21 @@
 use tern_kernels::{
     cpu::{Cpu, SimdLevel},
     data::Batch,
-    io::gguf::Gguf,
-    model::{Architecture, BaseModel, BaseQuant, LoraTarget, synthetic},
+    model::{Architecture, BaseModel, BaseQuant},
     rng::Key,
-    train::{AdamW, LrSchedule, TrainConfig, TrainState, Trainer},
+    train::{TrainConfig, TrainState, Trainer},
 };
+
+use crate::tiny::{base as tiny_base, pattern_batch};
 
 const SEQ: usize = 16;
 
-fn tiny_base(arch: Architecture, quant: BaseQuant) -> BaseModel {
-    let bytes =
-        synthetic::random_gguf(&synthetic::tiny_config(arch), Key(42)).expect("write tiny model");
-    let gguf = Gguf::from_bytes(bytes).expect("read tiny model");
-    BaseModel::from_gguf(&gguf, quant, 64).expect("load tiny model")
-}
-
 fn config(steps: u32) -> TrainConfig {
-    TrainConfig {
-        rank: 4,
-        alpha: 8.0,
-        targets: LoraTarget::ALL.to_vec(),
-        optimizer: AdamW::default(),
-        schedule: LrSchedule {
-            peak: 1e-2,
-            min: 1e-3,
-            warmup_steps: 2,
-            total_steps: steps,
-        },
-    }
+    crate::tiny::train_config(4, 8.0, steps)
 }
 
-/// A learnable stream: token `t+1 = (3·t + 1) mod 64`, started at a per-row offset chosen by the step.
 fn batch(step: u32) -> Batch {
-    let rows = 2;
-    let mut tokens = Vec::new();
-    for r in 0..rows {
-        let mut t = Key(7).below(64, step, r, 0);
-        for _ in 0..=SEQ {
-            tokens.push(t);
-            t = (3 * t + 1) % 64;
-        }
-    }
-    Batch {
-        seq_len: SEQ,
-        examples: (0..rows).collect(),
-        tokens,
-        loss_mask: vec![1; rows as usize * SEQ],
-    }
+    pattern_batch(step, SEQ)
 }
 
 fn run(
