@@ -6,7 +6,8 @@
 #   2. contract artifact freshness: node contracts/scripts/artifacts.mjs --check (when that script exists)
 #   3. deploy/fetch-data.sh: the real model, corpus and tokenizer vectors kernels' tests use (cached; set
 #      TERN_SKIP_FETCH=1 to skip, and those tests skip with a message)
-#   4. cargo test --workspace --locked (when Cargo.toml exists)
+#   4. cargo test --workspace --locked --all-features (when Cargo.toml exists; `reference` builds the f32 trainer
+#      that the integer trainer is checked against)
 # Works from any working directory.
 set -euo pipefail
 
@@ -40,8 +41,8 @@ else
 fi
 
 if [[ -f "$ROOT/Cargo.toml" ]]; then
-  section "rust: cargo test --workspace --locked"
-  cargo test --workspace --locked
+  section "rust: cargo test --workspace --locked --all-features"
+  cargo test --workspace --locked --all-features
 else
   section "rust: skipped (no Cargo.toml)"
 fi
