@@ -3,11 +3,13 @@
 
 mod base;
 mod config;
+mod generate;
 mod quantize;
 pub mod synthetic;
 mod transformer;
 
 pub use base::{BaseModel, Block, ModelError, config_from_gguf};
 pub use config::{Architecture, LoraTarget, ModelConfig};
+pub use generate::{Sampling, generate};
 pub use quantize::BaseQuant;
 pub use transformer::{Adapters, BatchGradients, HEAD_CHUNK, Transformer};

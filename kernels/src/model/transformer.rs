@@ -264,6 +264,17 @@ impl<'a> Transformer<'a> {
         Ok((block_inputs, x))
     }
 
+    /// The next-token logits after `tokens` (one sequence), as f64 (generation only; nothing committed).
+    pub fn next_logits(&self, tokens: &[u32]) -> Result<Vec<f64>, CpuError> {
+        let at = Layout::new(tokens.len(), tokens.len());
+        let (_, x) = self.trunk(tokens, &at)?;
+        let last = self
+            .base
+            .output_norm
+            .forward(&x.slice_rows(tokens.len() - 1..tokens.len()));
+        Ok(self.base.head().forward(self.cpu, &last)?.to_f64())
+    }
+
     /// Loss and LoRA gradients for `inputs` (`rows × seq_len` tokens), next-token `targets` and `mask`.
     pub fn loss_and_gradients(
         &self,

@@ -120,3 +120,26 @@ fn bad_batches_are_errors() {
     assert!(err.contains("token id 64"), "{err}");
     assert_eq!(state.step, 0, "a refused step leaves the state alone");
 }
+
+#[test]
+fn after_training_greedy_generation_continues_the_pattern() {
+    use tern_kernels::model::{Adapters, Sampling, Transformer, generate};
+    let base = tiny_base(Architecture::Bitnet, BaseQuant::TernaryPerRow);
+    let cpu = Cpu::new();
+    let trainer = Trainer::new(&base, cpu, config(60), Key(99));
+    let mut state = trainer.initial_state(Key(1));
+    run(&base, cpu, &mut state, 0..60);
+    let adapters = Adapters::from_state(&base.config, &state, trainer.config().alpha);
+    let model = Transformer::new(&base, &adapters, &cpu);
+    let prompt = [5u32, 16, 49, 20];
+    let out = generate(&model, &prompt, 6, Sampling::Greedy, None).unwrap();
+    let mut want = Vec::new();
+    let mut t = 20;
+    for _ in 0..6 {
+        t = (3 * t + 1) % 64;
+        want.push(t);
+    }
+    let right = out.iter().zip(&want).filter(|(a, b)| a == b).count();
+    println!("generated {out:?}, pattern {want:?}");
+    assert!(right >= 5, "generated {out:?}, pattern continues {want:?}");
+}
