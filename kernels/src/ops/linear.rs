@@ -40,6 +40,13 @@ enum Packed {
     Int8 { w: Int8Matrix, wt: Int8Matrix },
 }
 
+/// How many int8 digits a row is split into before a matmul.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Digits {
+    One,
+    Two,
+}
+
 /// A frozen projection from `in_features` to `out_features`.
 #[derive(Debug, Clone)]
 pub struct FrozenLinear {
@@ -123,38 +130,41 @@ impl FrozenLinear {
         self.in_features
     }
 
-    /// Forward: `y = x · Wᵀ`.
+    /// Forward: `y = x · Wᵀ`, each token row of `x` quantized to one int8 digit (7 bits).
     pub fn forward(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
+        self.forward_digits(cpu, x, Digits::One)
+    }
+
+    /// Forward with each token row of `x` split into two int8 digits (about 14 bits), at twice the matmul cost: for
+    /// the LM head, where the logits' precision is the loss's precision.
+    pub fn forward_precise(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
+        self.forward_digits(cpu, x, Digits::Two)
+    }
+
+    fn forward_digits(&self, cpu: &Cpu, x: &Rows, digits: Digits) -> Result<Rows, CpuError> {
         assert_eq!(x.cols, self.in_features, "FrozenLinear: input width");
-        let (xq, shifts) = quantize_rows_i8(&x.mant, x.cols);
-        let mut acc = vec![0i32; x.rows() * self.out_features];
-        match &self.packed {
-            Packed::Ternary { w, .. } => cpu.matmul_i8_ternary(&xq, w, &mut acc)?,
-            Packed::Int8 { w, .. } => cpu.matmul_i8_i8(&xq, w, &mut acc)?,
+        let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
+        let (acc, shifts) = self.product(cpu, u, self.in_features, digits, false)?;
+        let n = self.out_features;
+        let mut wide = acc;
+        for row in wide.chunks_exact_mut(n) {
+            for (v, &m) in row.iter_mut().zip(&self.row_mult) {
+                *v *= i64::from(m);
+            }
         }
-        let wide: Vec<i64> = acc
-            .chunks_exact(self.out_features)
-            .flat_map(|row| {
-                row.iter()
-                    .zip(&self.row_mult)
-                    .map(|(&a, &m)| i64::from(a) * i64::from(m))
-            })
-            .collect();
         let exps: Vec<i32> = x
             .exp
             .iter()
             .zip(&shifts)
             .map(|(&e, &s)| e + s as i32 - self.shift as i32)
             .collect();
-        Ok(Rows::from_wide(self.out_features, &wide, &exps))
+        Ok(Rows::from_wide(n, &wide, &exps))
     }
 
-    /// Backward to the input: `dx = dy · W`.
+    /// Backward to the input: `dx = dy · W`, with `u = dy · m` split into two int8 digits per row.
     ///
-    /// Gradients need more than int8's 7 bits: a row of `u = dy · m` (a token's gradient) mixes a few large
-    /// entries with many small ones that still matter in sum (the LM head's softmax tail over 49k tokens). So `u` is
-    /// split into two int8 digits per row, `u ≈ hi · 2^s1 + lo · 2^s2` (`hi` from `u`, `lo` from the exact
-    /// remainder, `s1 − s2 ≤ 24`), and the two products are combined exactly: about 14 bits per row.
+    /// Gradients need more than int8's 7 bits: a token's gradient row mixes a few large entries with many small
+    /// ones that still matter in sum (the LM head's softmax tail over 49k tokens).
     pub fn backward(&self, cpu: &Cpu, dy: &Rows) -> Result<Rows, CpuError> {
         assert_eq!(dy.cols, self.out_features, "FrozenLinear: gradient width");
         let n = self.out_features;
@@ -167,45 +177,80 @@ impl FrozenLinear {
                     .map(|(&g, &m)| i64::from(g) * i64::from(m))
             })
             .collect();
-        let (hi, s1) = quantize_rows_i8(&scaled, n);
-        let mut rest = scaled;
-        for ((r, h), &s) in rest.chunks_exact_mut(n).zip(hi.chunks_exact(n)).zip(&s1) {
+        let (wide, shifts) = self.product(cpu, scaled, n, Digits::Two, true)?;
+        let exps: Vec<i32> = dy
+            .exp
+            .iter()
+            .zip(&shifts)
+            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
+            .collect();
+        Ok(Rows::from_wide(self.in_features, &wide, &exps))
+    }
+
+    /// `u · Wᵀ` (or `u · W` when `transposed`) for integer rows `u` of `width`, each row quantized to int8
+    /// digits: `u ≈ hi · 2^s1 (+ lo · 2^s2)`, `lo` from the exact remainder with `s1 − s2 ≤ 24`, the digit products
+    /// combined exactly. Returns the products at each row's lowest digit's scale, and that shift.
+    fn product(
+        &self,
+        cpu: &Cpu,
+        u: Vec<i64>,
+        width: usize,
+        digits: Digits,
+        transposed: bool,
+    ) -> Result<(Vec<i64>, Vec<u32>), CpuError> {
+        let rows = u.len() / width;
+        let out_width = if transposed {
+            self.in_features
+        } else {
+            self.out_features
+        };
+        let (hi, s1) = quantize_rows_i8(&u, width);
+        let mut acc_hi = vec![0i32; rows * out_width];
+        self.matmul(cpu, &hi, &mut acc_hi, transposed)?;
+        if digits == Digits::One {
+            return Ok((acc_hi.into_iter().map(i64::from).collect(), s1));
+        }
+        let mut rest = u;
+        for ((r, h), &s) in rest
+            .chunks_exact_mut(width)
+            .zip(hi.chunks_exact(width))
+            .zip(&s1)
+        {
             for (v, &q) in r.iter_mut().zip(h) {
                 *v -= i64::from(q) << s;
             }
         }
         let floors: Vec<u32> = s1.iter().map(|&s| s.saturating_sub(24)).collect();
-        let (lo, s2) = quantize_rows_i8_at_least(&rest, n, &floors);
-        let mut acc_hi = vec![0i32; dy.rows() * self.in_features];
-        let mut acc_lo = vec![0i32; dy.rows() * self.in_features];
-        self.matmul_t(cpu, &hi, &mut acc_hi)?;
-        self.matmul_t(cpu, &lo, &mut acc_lo)?;
-        let k = self.in_features;
+        let (lo, s2) = quantize_rows_i8_at_least(&rest, width, &floors);
+        let mut acc_lo = vec![0i32; rows * out_width];
+        self.matmul(cpu, &lo, &mut acc_lo, transposed)?;
         let mut wide = vec![0i64; acc_hi.len()];
-        for (t, w) in wide.chunks_exact_mut(k).enumerate() {
+        for (t, w) in wide.chunks_exact_mut(out_width).enumerate() {
             let up = s1[t] - s2[t];
-            for ((o, &a), &b) in w
-                .iter_mut()
-                .zip(&acc_hi[t * k..(t + 1) * k])
-                .zip(&acc_lo[t * k..(t + 1) * k])
-            {
-                *o = (i64::from(a) << up) + i64::from(b);
+            let (a, b) = (
+                &acc_hi[t * out_width..(t + 1) * out_width],
+                &acc_lo[t * out_width..(t + 1) * out_width],
+            );
+            for ((o, &x), &y) in w.iter_mut().zip(a).zip(b) {
+                *o = (i64::from(x) << up) + i64::from(y);
             }
         }
-        let exps: Vec<i32> = dy
-            .exp
-            .iter()
-            .zip(&s2)
-            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
-            .collect();
-        Ok(Rows::from_wide(k, &wide, &exps))
+        Ok((wide, s2))
     }
 
-    /// `acc = u · W` (the transposed weights), `u` being `rows × out` int8.
-    fn matmul_t(&self, cpu: &Cpu, u: &[i8], acc: &mut [i32]) -> Result<(), CpuError> {
-        match &self.packed {
-            Packed::Ternary { wt, .. } => cpu.matmul_i8_ternary(u, wt, acc),
-            Packed::Int8 { wt, .. } => cpu.matmul_i8_i8(u, wt, acc),
+    /// `acc = u · Wᵀ`, or `u · W` with the transposed copy.
+    fn matmul(
+        &self,
+        cpu: &Cpu,
+        u: &[i8],
+        acc: &mut [i32],
+        transposed: bool,
+    ) -> Result<(), CpuError> {
+        match (&self.packed, transposed) {
+            (Packed::Ternary { w, .. }, false) => cpu.matmul_i8_ternary(u, w, acc),
+            (Packed::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
+            (Packed::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
+            (Packed::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
         }
     }
 

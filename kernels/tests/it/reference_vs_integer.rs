@@ -227,7 +227,8 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 
 /// On the real model, the integer gradients must agree with the int8-activation reference about as well as that
 /// reference agrees with itself when only its activation rounding is switched off (two quantized forward passes
-/// round differently at every one of 30 layers, so neither agreement is exact), and have the same size.
+/// round differently at every one of 30 layers, so neither agreement is exact), and the whole gradient must have the
+/// same size.
 #[test]
 fn integer_gradients_match_the_f32_reference_on_smollm2() {
     use crate::cache::{SMOLLM2, cached};
@@ -281,6 +282,7 @@ fn integer_gradients_match_the_f32_reference_on_smollm2() {
         reference.eval_loss_f64(&t, &mask).unwrap()
     );
     let (mut sum_int, mut sum_floor, mut n, mut worst_ratio) = (0.0, 0.0, 0.0, 1.0f64);
+    let (mut norm_int, mut norm_ref) = (0.0f64, 0.0f64);
     for (ad, grad) in state.adapters.iter().zip(&ours.grads) {
         let grad = grad.as_ref().unwrap();
         for (matrix, g) in [(LoraMatrix::A, &grad.a), (LoraMatrix::B, &grad.b)] {
@@ -295,6 +297,8 @@ fn integer_gradients_match_the_f32_reference_on_smollm2() {
             sum_int += cosine(&got, &want);
             sum_floor += cosine(&other, &want);
             n += 1.0;
+            norm_int += got.iter().map(|v| v * v).sum::<f64>();
+            norm_ref += want.iter().map(|v| v * v).sum::<f64>();
             let ratio = got.iter().map(|v| v * v).sum::<f64>().sqrt()
                 / want.iter().map(|v| v * v).sum::<f64>().sqrt();
             if (ratio.ln()).abs() > worst_ratio.ln().abs() {
@@ -303,15 +307,17 @@ fn integer_gradients_match_the_f32_reference_on_smollm2() {
         }
     }
     let (mean_int, mean_floor) = (sum_int / n, sum_floor / n);
+    let total_ratio = (norm_int / norm_ref).sqrt();
     println!(
-        "mean cosine to the int8-activation reference over {n} matrices: integer {mean_int:.4}, float-activation reference {mean_floor:.4}; worst norm ratio {worst_ratio:.3}"
+        "mean cosine to the int8-activation reference over {n} matrices: integer {mean_int:.4}, float-activation reference {mean_floor:.4}; whole-gradient norm ratio {total_ratio:.3}, worst single matrix {worst_ratio:.3}"
     );
     assert!(
         mean_int > mean_floor - 0.1,
         "integer {mean_int} vs noise floor {mean_floor}"
     );
+    // Single small matrices (A while B is still near zero) are noise-dominated; the whole gradient's size must match.
     assert!(
-        (0.5..2.0).contains(&worst_ratio),
-        "a gradient's size is off: norm ratio {worst_ratio}"
+        (0.8..1.25).contains(&total_ratio),
+        "the gradient's size is off: norm ratio {total_ratio}"
     );
 }
