@@ -272,7 +272,7 @@ impl<'a> Transformer<'a> {
             .base
             .output_norm
             .forward(&x.slice_rows(tokens.len() - 1..tokens.len()));
-        Ok(self.base.head().forward_precise(self.cpu, &last)?.to_f64())
+        Ok(self.base.head().forward(self.cpu, &last)?.to_f64())
     }
 
     /// Loss and LoRA gradients for `inputs` (`rows × seq_len` tokens), next-token `targets` and `mask`.
@@ -294,7 +294,7 @@ impl<'a> Transformer<'a> {
             let logits = self
                 .base
                 .head()
-                .forward_precise(self.cpu, &xf.slice_rows(start..end))?;
+                .forward(self.cpu, &xf.slice_rows(start..end))?;
             let out = self.ce.forward_backward(
                 &logits,
                 &targets[start..end],
@@ -339,7 +339,7 @@ impl<'a> Transformer<'a> {
             let logits = self
                 .base
                 .head()
-                .forward_precise(self.cpu, &xf.slice_rows(start..end))?;
+                .forward(self.cpu, &xf.slice_rows(start..end))?;
             loss += self
                 .ce
                 .forward_backward(
