@@ -92,6 +92,25 @@ impl<'a> Trainer<'a> {
     }
 
     fn check(&self, batch: &Batch) -> Result<(), StepError> {
+        let rows = batch.rows();
+        if rows == 0 || batch.seq_len == 0 {
+            return Err(StepError::Shape(format!(
+                "the batch is empty ({rows} rows of {} tokens): it needs at least one row of at least one token",
+                batch.seq_len
+            )));
+        }
+        if batch.tokens.len() != rows * (batch.seq_len + 1)
+            || batch.loss_mask.len() != rows * batch.seq_len
+        {
+            return Err(StepError::Shape(format!(
+                "the batch's {rows} rows of {} targets need {} tokens and {} mask values; it has {} and {}",
+                batch.seq_len,
+                rows * (batch.seq_len + 1),
+                rows * batch.seq_len,
+                batch.tokens.len(),
+                batch.loss_mask.len()
+            )));
+        }
         let vocab = self.base.config.vocab_size as u32;
         if let Some(&t) = batch.tokens.iter().find(|&&t| t >= vocab) {
             return Err(StepError::Shape(format!(

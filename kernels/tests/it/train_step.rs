@@ -119,6 +119,20 @@ fn bad_batches_are_errors() {
     let err = trainer.step(&mut state, &b).unwrap_err().to_string();
     assert!(err.contains("token id 64"), "{err}");
     assert_eq!(state.step, 0, "a refused step leaves the state alone");
+    let mut short = batch(0);
+    short.loss_mask.pop();
+    let err = trainer.step(&mut state, &short).unwrap_err().to_string();
+    assert!(
+        err.contains("need 34 tokens and 32 mask values; it has 34 and 31"),
+        "{err}"
+    );
+    let mut empty = batch(0);
+    empty.examples.clear();
+    let err = trainer.step(&mut state, &empty).unwrap_err().to_string();
+    assert!(err.contains("the batch is empty"), "{err}");
+    let before = state.hash();
+    assert!(trainer.evaluate(&state, [&short]).is_err());
+    assert_eq!(state.hash(), before);
 }
 
 #[test]
