@@ -3,7 +3,7 @@
 use super::activations::{ActivationBlock, ROWS_PER_BLOCK};
 use super::kernel::{Kernel, OutTile};
 use super::split::{Split, Tile, plan};
-use super::{CpuError, SimdLevel};
+use super::{CpuError, SimdLevel, Wide};
 use crate::tensor::layout::panels;
 use crate::tensor::{Int8Matrix, TensorError, TernaryMatrix};
 use std::num::NonZeroUsize;
@@ -80,6 +80,11 @@ impl Cpu {
     /// SIMD level the ops use.
     pub fn simd(&self) -> SimdLevel {
         self.level
+    }
+
+    /// The exact i32 × i32 → i64 kernels at this context's SIMD level.
+    pub fn wide(&self) -> Wide {
+        Wide(self.kernel)
     }
 
     /// `out[i][j] = Σ_t x[i][t]·w[j][t]`: `x` is `m × k` row-major i8 in [-127, 127], `w` is `n × k` ternary,

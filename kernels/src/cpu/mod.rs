@@ -33,9 +33,11 @@ mod kernel;
 mod scalar;
 mod simd_level;
 mod split;
+mod wide;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use context::{Cpu, MAX_K_I8, MAX_K_TERNARY};
 pub use error::CpuError;
 pub use simd_level::SimdLevel;
+pub use wide::Wide;

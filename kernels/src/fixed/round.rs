@@ -14,10 +14,11 @@ pub fn shr(x: i64, s: u32) -> i64 {
         return 0;
     }
     let floor = x >> s;
-    let rem = x & ((1i64 << s) - 1);
-    let half = 1i64 << (s - 1);
+    let rem = (x as u64) & ((1u64 << s) - 1);
+    let half = 1u64 << (s - 1);
     // Up when rem > half, or rem == half and floor is odd: one comparison, no branch (so loops vectorize).
-    floor + i64::from(rem + (floor & 1) > half)
+    // In u64, `rem + 1` cannot overflow even for s = 63.
+    floor + i64::from(rem + (floor & 1) as u64 > half)
 }
 
 /// [`shr`] on 32-bit values, for `s` in `0..=31`: what a GPU kernel computes with 32-bit operations only.
@@ -104,6 +105,7 @@ mod tests {
                 - (1 << 47);
             let s = key.below(48, i, 2, 0);
             assert_eq!(shr(x, 64 + s), 0);
+            assert_eq!(shr(x, 63), reference(x, 63), "{x} >> 63");
             assert_eq!(shr(x, s), reference(x, s), "{x} >> {s}");
             let x32 = key.word(i, 3, 0) as i32;
             let s32 = key.below(32, i, 4, 0);

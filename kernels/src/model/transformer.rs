@@ -174,7 +174,7 @@ impl<'a> Transformer<'a> {
         let att = self
             .base
             .attention
-            .forward(&q, &k, &v, at.seq_len, self.cpu.threads());
+            .forward(&q, &k, &v, at.seq_len, self.cpu);
         let o_in = match &blk.attn_sub_norm {
             Some(n) => n.forward(&att),
             None => att.clone(),
@@ -236,14 +236,10 @@ impl<'a> Transformer<'a> {
             Some(n) => n.backward(&tr.att, &d_o_in),
             None => d_o_in,
         };
-        let (dq, dk, dv) = self.base.attention.backward(
-            &tr.q,
-            &tr.k,
-            &tr.v,
-            &d_att,
-            at.seq_len,
-            self.cpu.threads(),
-        );
+        let (dq, dk, dv) = self
+            .base
+            .attention
+            .backward(&tr.q, &tr.k, &tr.v, &d_att, at.seq_len, self.cpu);
         let dq = self.base.rope.backward(&dq, &at.positions);
         let dk = self.base.rope.backward(&dk, &at.positions);
         let da_in = self

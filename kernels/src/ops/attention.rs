@@ -1,27 +1,46 @@
 //! Causal grouped-query attention, forward and backward, in integers.
 //!
-//! Attention is a small part of a step next to the projections (for SmolLM2 at 256 tokens, about 4% of the
-//! multiply-adds), so it works on the full 23-bit mantissas with exact 64-bit products instead of int8: a dot
-//! product of one head (`head_dim ≤ 256`) is below `2^46 · 2^8`. Per query row `i` and head:
-//! 1. `dot_ij = Σ q_i · k_j` (exponent `e_qi + e_kj`), normalized to 23 bits;
-//! 2. the score in base-2 units with 16 fractional bits, `z_ij = dot_ij · log2(e)/sqrt(head_dim)` (one
-//!    [`Multiplier`]), rounded half to even; scores beyond `2^46` saturate;
-//! 3. `E_ij = 2^-(max_j z − z_ij)` from [`exp2_neg`](crate::fixed::math::exp2_neg) (Q.30), `S_i = Σ_j E_ij`, `p_ij = round(E_ij · 2^23 / S_i)`;
-//! 4. `o_i = Σ_j p_ij · v_j`, each term shifted from `v_j`'s exponent to the largest one among `j ≤ i`.
+//! Attention works on the full 23-bit mantissas with exact 64-bit sums instead of int8: its products are a small
+//! part of a step's multiply-adds, and softmax is sensitive to score error. Every sum is an exact integer dot
+//! product of operands that were rounded once onto a shared exponent, so the sums need no rounding of their own
+//! and map onto the wide kernels ([`Wide`]) and onto GPU tiles in any order.
 //!
-//! The backward pass recomputes `p` (cheaper than keeping `T² · heads` probabilities for every layer) and uses
-//! the same alignment rule: every sum of terms with different exponents is taken at the largest exponent, each
-//! term rounded half to even onto it.
+//! Per sequence, `k`, `v` (and in the backward pass `q` and the output gradient) are aligned to one exponent: the
+//! largest row exponent among the sequence's non-zero rows, each row shifted right onto it, rounded half to even.
+//! Then, per query row `i` and head:
+//! 1. `dot_ij = Σ q'_i · k_j` with `q' = q · log2(e)/sqrt(head_dim)` (one [`Multiplier`], applied per row);
+//! 2. the base-2 score with 16 fractional bits, `z_ij = dot_ij · 2^(e_q'i + E_k + 16)`, rounded half to even,
+//!    saturating at `±2^62`;
+//! 3. `E_ij = 2^-(max_j z − z_ij)` from [`exp2_neg`](crate::fixed::math::exp2_neg) (Q.30), `S_i = Σ_j E_ij`,
+//!    `R_i = round(2^62 / S_i)`, `p_ij = round(E_ij · R_i / 2^39)` (Q.23);
+//! 4. `o_i = Σ_j p_ij · v_j` (exponent `E_v − 23`).
+//!
+//! The backward pass recomputes `p` (cheaper than keeping `T² · heads` probabilities for every layer):
+//! `dP_ij = dO_i · v_j`, normalized to 23 bits per row; `D_i = round(Σ_j p_ij dP_ij / 2^23)`;
+//! `dS_ij = p_ij (dP_ij − D_i)`, normalized to 23 bits per row; `dq_i = Σ_j dS_ij k_j / sqrt(head_dim)`;
+//! `dk_j = Σ_i dS_ij q_i / sqrt(head_dim)` and `dv_j = Σ_i p_ij dO_i`, summed over the heads sharing the kv head,
+//! with `dS` aligned to one exponent per (sequence, kv head) first. Each output segment (one row, one head) is
+//! normalized to 23 bits and the segments of a row are aligned to the row's largest exponent.
+//!
+//! Work is split over threads by (sequence, kv head); each piece is computed whole by one thread.
+
+use std::ops::Range;
 
 use super::{
     parallel::map_indices,
     rows::{MANT_BITS, Rows, normalize_row},
 };
+use crate::cpu::{Cpu, Wide};
 use crate::fixed::{
+    bfp,
     math::{self, Exp2Tables},
     round,
     scale::Multiplier,
 };
+
+/// The longest sequence: the wide sums (`2^46` per product, over `heads per kv head × seq_len` terms) must stay
+/// below `2^63`.
+pub const MAX_SEQ_LEN: usize = 1 << 14;
 
 /// The shapes and constants of one attention layer.
 #[derive(Debug, Clone)]
@@ -39,9 +58,24 @@ pub struct Attention {
 /// Q.16 base-2 scores saturate here.
 const Z_CAP: i64 = 1 << 62;
 
-/// One (sequence, head, query) row's attention probabilities, Q.23, for keys `0..=i`.
-struct ProbRow {
-    p: Vec<i64>,
+/// One head's slice of a sequence's rows, `seq_len × head_dim`, on one shared exponent.
+struct Aligned {
+    mant: Vec<i32>,
+    exp: i32,
+}
+
+/// One (sequence, head) piece of an output: wide values `seq_len × head_dim` and one exponent per row.
+struct Segment {
+    head: usize,
+    wide: Vec<i64>,
+    exp: Vec<i32>,
+}
+
+/// The backward pass's pieces for one (sequence, kv head).
+struct BackwardPiece {
+    dq: Vec<Segment>,
+    dk: Segment,
+    dv: Segment,
 }
 
 impl Attention {
@@ -55,6 +89,7 @@ impl Attention {
             (1..=256).contains(&head_dim),
             "head width {head_dim} outside 1..=256"
         );
+        assert!(n_heads / n_kv_heads <= 64, "more than 64 heads per kv head");
         let hd = head_dim as f64;
         Self {
             n_heads,
@@ -67,8 +102,10 @@ impl Attention {
         }
     }
 
-    fn kv_head(&self, h: usize) -> usize {
-        h / (self.n_heads / self.n_kv_heads)
+    /// The query heads that share kv head `g`.
+    fn heads_of(&self, g: usize) -> Range<usize> {
+        let per = self.n_heads / self.n_kv_heads;
+        g * per..(g + 1) * per
     }
 
     fn check(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize) {
@@ -80,76 +117,115 @@ impl Attention {
         );
         assert_eq!(v.cols, k.cols, "attention: v width");
         assert!(
-            seq_len > 0 && q.rows().is_multiple_of(seq_len),
-            "attention: rows are not whole sequences"
+            (1..=MAX_SEQ_LEN).contains(&seq_len) && q.rows().is_multiple_of(seq_len),
+            "attention: rows are not whole sequences of at most {MAX_SEQ_LEN} tokens"
         );
         assert_eq!(q.rows(), k.rows(), "attention: q and k rows");
         assert_eq!(q.rows(), v.rows(), "attention: q and v rows");
     }
 
-    fn head<'a>(&self, x: &'a Rows, row: usize, head: usize) -> &'a [i32] {
-        &x.row(row)[head * self.head_dim..(head + 1) * self.head_dim]
+    /// The (sequence, kv head) pieces of `rows` rows: `(row range, kv head)`.
+    fn pieces(&self, rows: usize, seq_len: usize) -> Vec<(Range<usize>, usize)> {
+        (0..rows / seq_len)
+            .flat_map(|b| (0..self.n_kv_heads).map(move |g| (b * seq_len..(b + 1) * seq_len, g)))
+            .collect()
     }
 
-    /// `p_ij` for query row `i` (absolute row `base + i`) of head `h`, keys `base..=base + i`.
-    fn probs(&self, q: &Rows, k: &Rows, base: usize, i: usize, h: usize) -> ProbRow {
-        let g = self.kv_head(h);
-        let qi = self.head(q, base + i, h);
-        let mut z = Vec::with_capacity(i + 1);
-        for j in 0..=i {
-            let kj = self.head(k, base + j, g);
-            let dot: i64 = qi
-                .iter()
-                .zip(kj)
-                .map(|(&a, &b)| i64::from(a) * i64::from(b))
-                .sum();
-            let (d, e) = normalize_scalar(dot, q.exp[base + i] + k.exp[base + j]);
-            let prod = d * i64::from(self.score_scale.m); // < 2^54
-            let sh = e + 16 - self.score_scale.s as i32;
-            z.push(if sh > 8 {
-                prod.signum() * Z_CAP
-            } else {
-                round::shift(prod, sh)
-            });
+    /// The probabilities of one query (a head's slice of a row of scaled `q`, at exponent `q_exp`) over keys
+    /// `0..p.len()` of its sequence, into `p`; `z` is scratch of the same length.
+    fn probs_row(
+        &self,
+        wide: Wide,
+        query: &[i32],
+        q_exp: i32,
+        keys: &Aligned,
+        z: &mut [i64],
+        p: &mut [i32],
+    ) {
+        let n = z.len();
+        wide.dots(query, &keys.mant[..n * self.head_dim], z);
+        let shift = q_exp + keys.exp + 16;
+        for zj in z.iter_mut() {
+            *zj = to_q16(*zj, shift);
         }
         let zmax = *z.iter().max().expect("at least one key");
-        let big_e: Vec<i64> = z
-            .iter()
-            .map(|&zj| {
-                i64::from(math::exp2_neg(
-                    &self.exp2,
-                    zmax.saturating_sub(zj).max(0) as u64,
-                ))
-            })
-            .collect();
-        let sum: i64 = big_e.iter().sum(); // ≥ 2^30: the maximum contributes 2^0
-        ProbRow {
-            p: big_e
-                .iter()
-                .map(|&e| math::div_round(e << MANT_BITS, sum))
-                .collect(),
+        let mut sum = 0i64;
+        for zj in z.iter_mut() {
+            let e = i64::from(math::exp2_neg(
+                &self.exp2,
+                zmax.saturating_sub(*zj).max(0) as u64,
+            ));
+            *zj = e;
+            sum += e; // ≥ 2^30: the maximum contributes 2^0
+        }
+        let recip = math::div_round(1 << 62, sum); // ≤ 2^32
+        for (pj, &e) in p.iter_mut().zip(z.iter()) {
+            *pj = round::shr(e * recip, 39) as i32; // ≤ 2^23
         }
     }
 
     /// Forward: `softmax(q kᵀ / sqrt(head_dim) + causal mask) v` for each head, rows grouped in sequences of
-    /// `seq_len` tokens (row `b · seq_len + t` is token `t` of sequence `b`); sequences run on up to `threads`
-    /// threads.
-    pub fn forward(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize, threads: usize) -> Rows {
+    /// `seq_len` tokens (row `b · seq_len + t` is token `t` of sequence `b`).
+    pub fn forward(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize, cpu: &Cpu) -> Rows {
         self.check(q, k, v, seq_len);
-        let parts = map_indices(q.rows() / seq_len, threads, |b| {
-            let r = b * seq_len..(b + 1) * seq_len;
-            self.forward_serial(
-                &q.slice_rows(r.clone()),
-                &k.slice_rows(r.clone()),
-                &v.slice_rows(r),
-                seq_len,
-            )
+        let q_scaled = q.scale(self.score_scale);
+        let wide = cpu.wide();
+        let pieces = self.pieces(q.rows(), seq_len);
+        let parts = map_indices(pieces.len(), cpu.threads(), |i| {
+            let (rows, g) = pieces[i].clone();
+            self.forward_piece(wide, &q_scaled, k, v, rows, g)
         });
-        Rows::concat(&parts)
+        let segments: Vec<(Range<usize>, Segment)> = pieces
+            .into_iter()
+            .zip(parts)
+            .flat_map(|((rows, _), segs)| segs.into_iter().map(move |s| (rows.clone(), s)))
+            .collect();
+        self.assemble(q.rows(), self.n_heads, segments)
     }
 
-    /// Backward: `(dq, dk, dv)` from the gradient `d_out` of the forward output, sequences on up to `threads`
-    /// threads.
+    fn forward_piece(
+        &self,
+        wide: Wide,
+        q_scaled: &Rows,
+        k: &Rows,
+        v: &Rows,
+        rows: Range<usize>,
+        g: usize,
+    ) -> Vec<Segment> {
+        let (t, hd) = (rows.len(), self.head_dim);
+        let keys = aligned(k, rows.clone(), g, hd);
+        let values = aligned(v, rows.clone(), g, hd);
+        let mut z = vec![0i64; t];
+        let mut p = vec![0i32; t];
+        self.heads_of(g)
+            .map(|h| {
+                let mut out = vec![0i64; t * hd];
+                for i in 0..t {
+                    let row = rows.start + i;
+                    self.probs_row(
+                        wide,
+                        &q_scaled.row(row)[h * hd..(h + 1) * hd],
+                        q_scaled.exp[row],
+                        &keys,
+                        &mut z[..=i],
+                        &mut p[..=i],
+                    );
+                    wide.gather(
+                        &mut out[i * hd..(i + 1) * hd],
+                        &p[..=i],
+                        &values.mant[..(i + 1) * hd],
+                    );
+                }
+                Segment {
+                    head: h,
+                    wide: out,
+                    exp: vec![values.exp - MANT_BITS as i32; t],
+                }
+            })
+            .collect()
+    }
+
+    /// Backward: `(dq, dk, dv)` from the gradient `d_out` of the forward output.
     pub fn backward(
         &self,
         q: &Rows,
@@ -157,151 +233,220 @@ impl Attention {
         v: &Rows,
         d_out: &Rows,
         seq_len: usize,
-        threads: usize,
+        cpu: &Cpu,
     ) -> (Rows, Rows, Rows) {
         self.check(q, k, v, seq_len);
-        let parts = map_indices(q.rows() / seq_len, threads, |b| {
-            let r = b * seq_len..(b + 1) * seq_len;
-            let (q, k, v, d) = (
-                q.slice_rows(r.clone()),
-                k.slice_rows(r.clone()),
-                v.slice_rows(r.clone()),
-                d_out.slice_rows(r),
-            );
-            self.backward_serial(&q, &k, &v, &d, seq_len)
+        assert_eq!(
+            (d_out.rows(), d_out.cols),
+            (q.rows(), q.cols),
+            "attention backward: d_out shape"
+        );
+        let q_scaled = q.scale(self.score_scale);
+        let wide = cpu.wide();
+        let pieces = self.pieces(q.rows(), seq_len);
+        let parts = map_indices(pieces.len(), cpu.threads(), |i| {
+            let (rows, g) = pieces[i].clone();
+            self.backward_piece(wide, q, &q_scaled, k, v, d_out, rows, g)
         });
         let (mut dq, mut dk, mut dv) = (Vec::new(), Vec::new(), Vec::new());
-        for (a, b, c) in parts {
-            dq.push(a);
-            dk.push(b);
-            dv.push(c);
+        for ((rows, _), piece) in pieces.into_iter().zip(parts) {
+            dq.extend(piece.dq.into_iter().map(|s| (rows.clone(), s)));
+            dk.push((rows.clone(), piece.dk));
+            dv.push((rows, piece.dv));
         }
-        (Rows::concat(&dq), Rows::concat(&dk), Rows::concat(&dv))
+        let rows = q.rows();
+        (
+            self.assemble(rows, self.n_heads, dq)
+                .scale(self.inv_sqrt_hd),
+            self.assemble(rows, self.n_kv_heads, dk)
+                .scale(self.inv_sqrt_hd),
+            self.assemble(rows, self.n_kv_heads, dv),
+        )
     }
 
-    fn forward_serial(&self, q: &Rows, k: &Rows, v: &Rows, seq_len: usize) -> Rows {
-        self.check(q, k, v, seq_len);
-        let hd = self.head_dim;
-        let mut segments = vec![0i64; q.mant.len()];
-        let mut seg_exp = vec![0i32; q.rows() * self.n_heads];
-        for base in (0..q.rows()).step_by(seq_len) {
-            for i in 0..seq_len {
-                let row = base + i;
-                let ev_max = (base..=row).map(|j| v.exp[j]).max().expect("nonempty");
-                for h in 0..self.n_heads {
-                    let g = self.kv_head(h);
-                    let p = self.probs(q, k, base, i, h);
-                    let out = &mut segments[row * q.cols + h * hd..row * q.cols + (h + 1) * hd];
-                    for (j, &pj) in p.p.iter().enumerate() {
-                        let shift = (ev_max - v.exp[base + j]) as u32;
-                        for (o, &vc) in out.iter_mut().zip(self.head(v, base + j, g)) {
-                            *o += round::shr(pj * i64::from(vc), shift);
-                        }
-                    }
-                    seg_exp[row * self.n_heads + h] = ev_max - MANT_BITS as i32;
-                }
-            }
-        }
-        from_segments(q.cols, hd, &segments, &seg_exp)
-    }
-
-    fn backward_serial(
+    #[allow(clippy::too_many_arguments)]
+    fn backward_piece(
         &self,
+        wide: Wide,
         q: &Rows,
+        q_scaled: &Rows,
         k: &Rows,
         v: &Rows,
         d_out: &Rows,
-        seq_len: usize,
-    ) -> (Rows, Rows, Rows) {
-        self.check(q, k, v, seq_len);
-        assert_eq!(d_out.cols, q.cols, "attention backward: d_out width");
-        let hd = self.head_dim;
-        let rows = q.rows();
-        // dq: one segment per (row, head); dk, dv: sums over query rows and heads, collected as terms.
-        let mut dq_seg = vec![0i64; q.mant.len()];
-        let mut dq_exp = vec![0i32; rows * self.n_heads];
-        let mut dk_terms = TermSums::new(rows * self.n_kv_heads, hd);
-        let mut dv_terms = TermSums::new(rows * self.n_kv_heads, hd);
-        for base in (0..rows).step_by(seq_len) {
-            for i in 0..seq_len {
-                let row = base + i;
-                let doi = d_out.row(row);
-                for h in 0..self.n_heads {
-                    let g = self.kv_head(h);
-                    let p = self.probs(q, k, base, i, h);
-                    let do_h = &doi[h * hd..(h + 1) * hd];
-                    // dP_ij = dO_i · v_j, aligned to the row's largest exponent.
-                    let dp: Vec<(i64, i32)> = (0..=i)
-                        .map(|j| {
-                            let dot: i64 = do_h
-                                .iter()
-                                .zip(self.head(v, base + j, g))
-                                .map(|(&a, &b)| i64::from(a) * i64::from(b))
-                                .sum();
-                            normalize_scalar(dot, d_out.exp[row] + v.exp[base + j])
-                        })
-                        .collect();
-                    let (dp, dp_exp) = align(&dp);
-                    // D_i = Σ_j p_ij dP_ij (exponent dp_exp − 23); dS_ij = p_ij (dP_ij − D_i).
-                    let d_i: i64 = p.p.iter().zip(&dp).map(|(&a, &b)| a * b).sum();
-                    let d_i = round::shr(d_i, MANT_BITS);
-                    let ds: Vec<i64> =
-                        p.p.iter()
-                            .zip(&dp)
-                            .map(|(&pj, &dpj)| pj * (dpj - d_i))
-                            .collect();
-                    let (ds, ds_exp) = normalize_row_i64(&ds, dp_exp - MANT_BITS as i32);
-                    // dq_i += Σ_j dS_ij k_j (keys aligned to their largest exponent among j ≤ i).
-                    let ek_max = (base..=row).map(|j| k.exp[j]).max().expect("nonempty");
-                    let out = &mut dq_seg[row * q.cols + h * hd..row * q.cols + (h + 1) * hd];
-                    for (j, &dsj) in ds.iter().enumerate() {
-                        let shift = (ek_max - k.exp[base + j]) as u32;
-                        for (o, &kc) in out.iter_mut().zip(self.head(k, base + j, g)) {
-                            *o += round::shr(dsj * i64::from(kc), shift);
-                        }
-                    }
-                    dq_exp[row * self.n_heads + h] = ds_exp + ek_max;
-                    // dk_j += dS_ij q_i; dv_j += p_ij dO_i.
-                    for (j, (&dsj, &pj)) in ds.iter().zip(&p.p).enumerate() {
-                        let slot = (base + j) * self.n_kv_heads + g;
-                        dk_terms.add(slot, dsj, ds_exp + q.exp[row], row, h);
-                        dv_terms.add(slot, pj, d_out.exp[row] - MANT_BITS as i32, row, h);
-                    }
+        rows: Range<usize>,
+        g: usize,
+    ) -> BackwardPiece {
+        let (t, hd) = (rows.len(), self.head_dim);
+        let keys = aligned(k, rows.clone(), g, hd);
+        let values = aligned(v, rows.clone(), g, hd);
+        let (mut z, mut p, mut dp) = (vec![0i64; t], vec![0i32; t], vec![0i64; t]);
+        let mut ds_wide = vec![0i64; t];
+        // Per head: p and dS (lower triangles, row i at i·t), dS row exponents, and the aligned q and dO.
+        struct HeadRows {
+            p: Vec<i32>,
+            ds: Vec<i32>,
+            ds_exp: Vec<Option<i32>>,
+            q: Aligned,
+            d_out: Aligned,
+        }
+        let mut heads = Vec::new();
+        let mut dq = Vec::new();
+        for h in self.heads_of(g) {
+            let mut hr = HeadRows {
+                p: vec![0; t * t],
+                ds: vec![0; t * t],
+                ds_exp: vec![None; t],
+                q: aligned(q, rows.clone(), h, hd),
+                d_out: aligned(d_out, rows.clone(), h, hd),
+            };
+            let mut dq_wide = vec![0i64; t * hd];
+            let mut dq_exp = vec![0i32; t];
+            for i in 0..t {
+                let row = rows.start + i;
+                let n = i + 1;
+                self.probs_row(
+                    wide,
+                    &q_scaled.row(row)[h * hd..(h + 1) * hd],
+                    q_scaled.exp[row],
+                    &keys,
+                    &mut z[..n],
+                    &mut p[..n],
+                );
+                // dP_ij = dO_i · v_j, all at exponent e_dOi + E_v; normalized to 23 bits.
+                wide.dots(
+                    &d_out.row(row)[h * hd..(h + 1) * hd],
+                    &values.mant[..n * hd],
+                    &mut dp[..n],
+                );
+                let shift = bfp::block_shift(
+                    dp[..n].iter().map(|d| d.unsigned_abs()).max().unwrap_or(0),
+                    MANT_BITS,
+                );
+                let dp32: Vec<i32> = dp[..n]
+                    .iter()
+                    .map(|&d| round::shr(d, shift) as i32)
+                    .collect();
+                let dp_exp = d_out.exp[row] + values.exp + shift as i32;
+                // D_i = Σ_j p_ij dP_ij / 2^23 (Q.23 probabilities); dS_ij = p_ij (dP_ij − D_i).
+                let mut d_sum = [0i64];
+                wide.dots(&p[..n], &dp32, &mut d_sum);
+                let d_i = round::shr(d_sum[0], MANT_BITS);
+                for ((w, &pj), &dpj) in ds_wide[..n].iter_mut().zip(&p[..n]).zip(&dp32) {
+                    *w = i64::from(pj) * (i64::from(dpj) - d_i);
                 }
+                let (ds, ds_exp) = normalize_row(&ds_wide[..n], dp_exp - MANT_BITS as i32);
+                // dq_i = Σ_j dS_ij k_j (before 1/sqrt(head_dim)).
+                wide.gather(
+                    &mut dq_wide[i * hd..(i + 1) * hd],
+                    &ds,
+                    &keys.mant[..n * hd],
+                );
+                dq_exp[i] = ds_exp + keys.exp;
+                if ds.iter().any(|&d| d != 0) {
+                    hr.ds_exp[i] = Some(ds_exp);
+                }
+                hr.ds[i * t..i * t + n].copy_from_slice(&ds);
+                hr.p[i * t..i * t + n].copy_from_slice(&p[..n]);
+            }
+            dq.push(Segment {
+                head: h,
+                wide: dq_wide,
+                exp: dq_exp,
+            });
+            heads.push(hr);
+        }
+        // dk_j = Σ_h Σ_i dS_ij q_i with every dS row moved onto the group's largest exponent; dv_j = Σ_h Σ_i p_ij dO_i.
+        let ds_top = heads
+            .iter()
+            .flat_map(|hr| hr.ds_exp.iter().flatten())
+            .copied()
+            .max()
+            .unwrap_or(0);
+        let (mut dk_wide, mut dv_wide) = (vec![0i64; t * hd], vec![0i64; t * hd]);
+        let mut ds_row = vec![0i32; t];
+        for hr in &heads {
+            for i in 0..t {
+                let n = i + 1;
+                let q_i = &hr.q.mant[i * hd..(i + 1) * hd];
+                if let Some(e) = hr.ds_exp[i] {
+                    let shift = (ds_top - e) as u32;
+                    for (o, &d) in ds_row[..n].iter_mut().zip(&hr.ds[i * t..i * t + n]) {
+                        *o = round::shr(i64::from(d), shift) as i32;
+                    }
+                    wide.scatter(&mut dk_wide[..n * hd], &ds_row[..n], q_i);
+                }
+                wide.scatter(
+                    &mut dv_wide[..n * hd],
+                    &hr.p[i * t..i * t + n],
+                    &hr.d_out.mant[i * hd..(i + 1) * hd],
+                );
             }
         }
-        let dq = scale_rows(
-            &from_segments(q.cols, hd, &dq_seg, &dq_exp),
-            self.inv_sqrt_hd,
-        );
-        let dk = scale_rows(&dk_terms.finish(k.cols, q), self.inv_sqrt_hd);
-        let dv = dv_terms.finish(v.cols, d_out);
-        (dq, dk, dv)
+        let q_exp = heads.first().map_or(0, |hr| hr.q.exp);
+        let d_exp = heads.first().map_or(0, |hr| hr.d_out.exp);
+        BackwardPiece {
+            dq,
+            dk: Segment {
+                head: g,
+                wide: dk_wide,
+                exp: vec![ds_top + q_exp; t],
+            },
+            dv: Segment {
+                head: g,
+                wide: dv_wide,
+                exp: vec![d_exp - MANT_BITS as i32; t],
+            },
+        }
+    }
+
+    /// Rows of `n_seg` head segments each from the pieces' segments.
+    fn assemble(&self, rows: usize, n_seg: usize, segments: Vec<(Range<usize>, Segment)>) -> Rows {
+        let hd = self.head_dim;
+        let cols = n_seg * hd;
+        let mut wide = vec![0i64; rows * cols];
+        let mut seg_exp = vec![0i32; rows * n_seg];
+        for (range, seg) in segments {
+            for (i, row) in range.enumerate() {
+                wide[row * cols + seg.head * hd..row * cols + (seg.head + 1) * hd]
+                    .copy_from_slice(&seg.wide[i * hd..(i + 1) * hd]);
+                seg_exp[row * n_seg + seg.head] = seg.exp[i];
+            }
+        }
+        from_segments(cols, hd, &wide, &seg_exp)
     }
 }
 
-/// `value · 2^exp` with `value` normalized to 23 bits.
-fn normalize_scalar(value: i64, exp: i32) -> (i64, i32) {
-    let (m, e) = normalize_row(&[value], exp);
-    (i64::from(m[0]), e)
+/// A dot product at exponent `shift` as a Q.16 score: `dot · 2^shift` rounded half to even, saturating at
+/// `±2^62`.
+fn to_q16(dot: i64, shift: i32) -> i64 {
+    if shift <= 0 {
+        round::shr(dot, shift.unsigned_abs())
+    } else if shift >= 62 || dot.unsigned_abs() >= 1u64 << (62 - shift) {
+        dot.signum() * Z_CAP
+    } else {
+        dot << shift
+    }
 }
 
-/// Normalizes a row of wide values to 23 bits (as i64).
-fn normalize_row_i64(values: &[i64], exp: i32) -> (Vec<i64>, i32) {
-    let (m, e) = normalize_row(values, exp);
-    (m.into_iter().map(i64::from).collect(), e)
-}
-
-/// Brings 23-bit values with their own exponents to the largest exponent (each rounded half to even).
-fn align(values: &[(i64, i32)]) -> (Vec<i64>, i32) {
-    let top = values.iter().map(|&(_, e)| e).max().unwrap_or(0);
-    (
-        values
-            .iter()
-            .map(|&(m, e)| round::shr(m, (top - e) as u32))
-            .collect(),
-        top,
-    )
+/// Head `head`'s slices (width `hd`) of rows `rows`, moved onto one exponent: the largest exponent among the rows
+/// that are not all zero (whole rows, so every head of a tensor shares it), each value rounded half to even.
+fn aligned(x: &Rows, rows: Range<usize>, head: usize, hd: usize) -> Aligned {
+    let exp = rows
+        .clone()
+        .filter(|&r| x.row(r).iter().any(|&m| m != 0))
+        .map(|r| x.exp[r])
+        .max()
+        .unwrap_or(0);
+    let mut mant = Vec::with_capacity(rows.len() * hd);
+    for r in rows {
+        let shift = (exp - x.exp[r]).max(0) as u32;
+        mant.extend(
+            x.row(r)[head * hd..(head + 1) * hd]
+                .iter()
+                .map(|&m| round::shr(i64::from(m), shift) as i32),
+        );
+    }
+    Aligned { mant, exp }
 }
 
 /// Builds rows from segments (one per head) that carry their own exponents: each segment is normalized to 23
@@ -319,9 +464,16 @@ fn from_segments(cols: usize, seg_len: usize, wide: &[i64], seg_exp: &[i32]) -> 
                 seg_exp[r * n_seg + s],
             ));
         }
-        let top = parts.iter().map(|(_, e)| *e).max().unwrap_or(0);
+        // An all-zero segment's exponent carries no information: it must not pull the others down.
+        let top = parts
+            .iter()
+            .filter(|(m, _)| m.iter().any(|&v| v != 0))
+            .map(|(_, e)| *e)
+            .max()
+            .or_else(|| parts.iter().map(|(_, e)| *e).max())
+            .unwrap_or(0);
         for (s, (m, e)) in parts.iter().enumerate() {
-            let shift = (top - e) as u32;
+            let shift = (top - e).max(0) as u32;
             for (o, &v) in out.mant[r * cols + s * seg_len..r * cols + (s + 1) * seg_len]
                 .iter_mut()
                 .zip(m)
@@ -332,77 +484,6 @@ fn from_segments(cols: usize, seg_len: usize, wide: &[i64], seg_exp: &[i32]) -> 
         out.exp[r] = top;
     }
     out
-}
-
-/// Multiplies every value by a constant multiplier.
-fn scale_rows(x: &Rows, m: Multiplier) -> Rows {
-    let wide: Vec<i64> = x
-        .mant
-        .iter()
-        .map(|&v| i64::from(v) * i64::from(m.m))
-        .collect();
-    let exps: Vec<i32> = x.exp.iter().map(|e| e - m.s as i32).collect();
-    Rows::from_wide(x.cols, &wide, &exps)
-}
-
-/// Sums of `coef · source[row, head]` terms with per-term exponents, per slot (a (token, kv head) pair). Terms are
-/// recorded (not their vectors) until [`TermSums::finish`], which aligns each slot's terms to its largest exponent,
-/// so the result does not depend on the order terms were added in.
-struct TermSums {
-    width: usize,
-    terms: Vec<Vec<Term>>,
-}
-
-/// One `coef · 2^exp · source[row, head]` term.
-struct Term {
-    coef: i64,
-    exp: i32,
-    row: u32,
-    head: u32,
-}
-
-impl TermSums {
-    fn new(slots: usize, width: usize) -> Self {
-        Self {
-            width,
-            terms: (0..slots).map(|_| Vec::new()).collect(),
-        }
-    }
-
-    fn add(&mut self, slot: usize, coef: i64, exp: i32, row: usize, head: usize) {
-        if coef != 0 {
-            self.terms[slot].push(Term {
-                coef,
-                exp,
-                row: row as u32,
-                head: head as u32,
-            });
-        }
-    }
-
-    /// Rows of `cols` (whole slots), one exponent per row; `source` holds the term vectors (its exponents are
-    /// already part of each term's `exp`).
-    fn finish(self, cols: usize, source: &Rows) -> Rows {
-        let w = self.width;
-        let mut wide = vec![0i64; self.terms.len() * w];
-        let mut exps = vec![0i32; self.terms.len()];
-        for (slot, terms) in self.terms.iter().enumerate() {
-            let Some(top) = terms.iter().map(|t| t.exp).max() else {
-                continue;
-            };
-            let out = &mut wide[slot * w..(slot + 1) * w];
-            for t in terms {
-                let shift = (top - t.exp) as u32;
-                let head = t.head as usize;
-                let vector = &source.row(t.row as usize)[head * w..(head + 1) * w];
-                for (o, &x) in out.iter_mut().zip(vector) {
-                    *o += round::shr(t.coef * i64::from(x), shift);
-                }
-            }
-            exps[slot] = top;
-        }
-        from_segments(cols, w, &wide, &exps)
-    }
 }
 
 #[cfg(test)]
@@ -528,9 +609,10 @@ mod tests {
             &sample(Key(4), batch * seq * n_heads * hd, 1e-3),
         );
         let (qf, kf, vf, df) = (q.to_f64(), k.to_f64(), v.to_f64(), d_out.to_f64());
-        let out = attn.forward(&q, &k, &v, seq, 2).to_f64();
+        let cpu = Cpu::new().with_threads(2).unwrap();
+        let out = attn.forward(&q, &k, &v, seq, &cpu).to_f64();
         assert_close(&out, &reference.forward(&qf, &kf, &vf, batch), 1e-5, "out");
-        let (dq, dk, dv) = attn.backward(&q, &k, &v, &d_out, seq, 3);
+        let (dq, dk, dv) = attn.backward(&q, &k, &v, &d_out, seq, &cpu.with_threads(3).unwrap());
         for (which, got, name) in [(0, dq, "dq"), (1, dk, "dk"), (2, dv, "dv")] {
             let want = reference.numeric_grad(which, [&qf, &kf, &vf], &df, batch);
             assert_close(&got.to_f64(), &want, 1e-4, name);
@@ -543,7 +625,7 @@ mod tests {
         let q = Rows::from_f64(4, &[1.0, 2.0, 3.0, 4.0, 100.0, 0.0, 0.0, 0.0]);
         let k = Rows::from_f64(4, &[0.5, 0.5, 0.5, 0.5, 50.0, 0.0, 0.0, 0.0]);
         let v = Rows::from_f64(4, &[1.0, -1.0, 2.0, -2.0, 9.0, 9.0, 9.0, 9.0]);
-        let out = attn.forward(&q, &k, &v, 2, 1).to_f64();
+        let out = attn.forward(&q, &k, &v, 2, &Cpu::new()).to_f64();
         assert_eq!(&out[..4], &[1.0, -1.0, 2.0, -2.0]);
         // token 1's score on itself is 5000/2 higher than on token 0: all weight on itself
         assert_eq!(&out[4..], &[9.0, 9.0, 9.0, 9.0]);

@@ -102,11 +102,19 @@ impl Rows {
         let mut wide = vec![0i64; self.cols];
         for r in 0..self.rows() {
             let (ea, eb) = (self.exp[r], other.exp[r]);
-            let top = ea.max(eb) - 38;
+            // An all-zero row's exponent carries no information: it must not pull the other row's bits away.
+            let top = match (
+                self.row(r).iter().any(|&m| m != 0),
+                other.row(r).iter().any(|&m| m != 0),
+            ) {
+                (true, false) => ea,
+                (false, true) => eb,
+                _ => ea.max(eb),
+            } - 38;
             for ((w, &a), &b) in wide.iter_mut().zip(self.row(r)).zip(other.row(r)) {
                 let (a, b) = (
-                    round::shift(i64::from(a), ea - top),
-                    round::shift(i64::from(b), eb - top),
+                    round::shift(i64::from(a), (ea - top).min(38)),
+                    round::shift(i64::from(b), (eb - top).min(38)),
                 );
                 *w = if negate { a - b } else { a + b };
             }

@@ -19,7 +19,7 @@ use crate::tensor::{Int8Matrix, TernaryMatrix};
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-/// Proof that this CPU has AVX-512 F, BW and VNNI.
+/// Proof that this CPU has AVX-512 F, BW, DQ, VL and VNNI.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Avx512Vnni(());
 
@@ -28,7 +28,10 @@ impl Avx512Vnni {
     pub(crate) fn detect() -> Option<Self> {
         let found = is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vnni");
+            && is_x86_feature_detected!("avx512vnni")
+            // For the wide kernels (64-bit lane products); every VNNI CPU has them.
+            && is_x86_feature_detected!("avx512dq")
+            && is_x86_feature_detected!("avx512vl");
         found.then_some(Self(()))
     }
 
