@@ -7,13 +7,60 @@
 //! The portable bodies are written for the auto-vectorizer; [`Wide`] runs them compiled for the best instruction
 //! set the CPU has (sign-extending loads and `vpmuldq`/`vpmullq` on 256- or 512-bit registers).
 
-use super::kernel::Kernel;
+use std::sync::OnceLock;
+
+use super::{SimdLevel, kernel::Kernel};
+use crate::fixed::{bfp, round};
 
 /// The wide kernels of one SIMD level (from [`super::Cpu::wide`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Wide(pub(super) Kernel);
 
 impl Wide {
+    /// The kernels at the best level this CPU has, for element-wise ops that run outside a [`super::Cpu`]'s
+    /// matmuls (their results are exact, so the level never changes a bit).
+    pub fn detected() -> Wide {
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        Wide(*BEST.get_or_init(|| Kernel::new(SimdLevel::detect()).unwrap_or(Kernel::Scalar)))
+    }
+
+    /// Block-normalizes `src` to `bits` magnitude bits: `out[i] = clamp(round_half_even(src[i] / 2^shift))` with
+    /// `shift = max(0, bit_length(max |src|) − bits)` and the clamp at `±(2^bits − 1)`; returns `shift`.
+    pub fn normalize(self, src: &[i64], bits: u32, out: &mut [i32]) -> u32 {
+        assert_eq!(src.len(), out.len(), "normalize: length mismatch");
+        assert!((1..=31).contains(&bits), "normalize: {bits} bits");
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni(t) => t.normalize(src, bits, out),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(t) => t.normalize(src, bits, out),
+            Kernel::Scalar => normalize(src, bits, out),
+        }
+    }
+
+    /// Splits a row into two int8 digits, `row ≈ hi · 2^s1 + lo · 2^s2` (each in [-127, 127]): `s1` from the row's
+    /// absolute maximum, `lo` from the exact remainder with `s2 ≥ max(s1 − 24, 0)`; `rest` is scratch of the row's
+    /// length. Returns `(s1, s2)`.
+    pub fn split_i8_digits(
+        self,
+        row: &[i64],
+        rest: &mut [i64],
+        hi: &mut [i8],
+        lo: &mut [i8],
+    ) -> (u32, u32) {
+        assert!(
+            row.len() == rest.len() && row.len() == hi.len() && row.len() == lo.len(),
+            "split_i8_digits: length mismatch"
+        );
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni(t) => t.split_i8_digits(row, rest, hi, lo),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(t) => t.split_i8_digits(row, rest, hi, lo),
+            Kernel::Scalar => split_i8_digits(row, rest, hi, lo),
+        }
+    }
+
     /// `out[j] = Σ_c x[c] · rows[j][c]` for the rows of `rows` (each `x.len()` long).
     pub fn dots(self, x: &[i32], rows: &[i32], out: &mut [i64]) {
         assert_eq!(rows.len(), x.len() * out.len(), "dots: shape mismatch");
@@ -41,18 +88,41 @@ impl Wide {
             Kernel::Scalar => gather(acc, coefs, rows),
         }
     }
+}
 
-    /// `accs[j][c] += coefs[j] · x[c]` for the rows of `accs` (each `x.len()` long).
-    pub fn scatter(self, accs: &mut [i64], coefs: &[i32], x: &[i32]) {
-        assert_eq!(accs.len(), x.len() * coefs.len(), "scatter: shape mismatch");
-        match self.0 {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni(t) => t.scatter(accs, coefs, x),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(t) => t.scatter(accs, coefs, x),
-            Kernel::Scalar => scatter(accs, coefs, x),
-        }
+/// See [`Wide::normalize`].
+#[inline(always)]
+pub(super) fn normalize(src: &[i64], bits: u32, out: &mut [i32]) -> u32 {
+    // Branch-free max of |v| (as u64, so i64::MIN is 2^63), for the vectorizer.
+    let absmax = src.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs()));
+    let shift = bfp::block_shift(absmax, bits);
+    let limit = (1i64 << bits) - 1;
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = round::shr(v, shift).clamp(-limit, limit) as i32;
     }
+    shift
+}
+
+/// See [`Wide::split_i8_digits`].
+#[inline(always)]
+pub(super) fn split_i8_digits(
+    row: &[i64],
+    rest: &mut [i64],
+    hi: &mut [i8],
+    lo: &mut [i8],
+) -> (u32, u32) {
+    let s1 = bfp::block_shift(row.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs())), 7);
+    for ((r, h), &v) in rest.iter_mut().zip(hi.iter_mut()).zip(row) {
+        let q = round::shr(v, s1).clamp(-127, 127);
+        *h = q as i8;
+        *r = v - (q << s1);
+    }
+    let s2 = bfp::block_shift(rest.iter().fold(0u64, |m, &v| m.max(v.unsigned_abs())), 7)
+        .max(s1.saturating_sub(24));
+    for (l, &r) in lo.iter_mut().zip(rest.iter()) {
+        *l = round::shr(r, s2).clamp(-127, 127) as i8;
+    }
+    (s1, s2)
 }
 
 /// See [`Wide::dots`]; `rows.len() == x.len() · out.len()`.
@@ -74,34 +144,34 @@ pub(super) fn dots(x: &[i32], rows: &[i32], out: &mut [i64]) {
 /// See [`Wide::gather`]; `rows.len() == acc.len() · coefs.len()`.
 #[inline(always)]
 pub(super) fn gather(acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
-    if acc.is_empty() {
-        return;
-    }
-    for (&c, row) in coefs.iter().zip(rows.chunks_exact(acc.len())) {
-        if c == 0 {
-            continue;
+    // Column blocks of 32, summed in a local array the compiler keeps in registers across all rows, so each row
+    // costs its loads and multiply-adds only.
+    const BLOCK: usize = 32;
+    let width = acc.len();
+    let mut start = 0;
+    while start < width {
+        let len = BLOCK.min(width - start);
+        let mut local = [0i64; BLOCK];
+        if len == BLOCK {
+            for (&c, row) in coefs.iter().zip(rows.chunks_exact(width)) {
+                let c = i64::from(c);
+                let row: &[i32; BLOCK] = row[start..start + BLOCK].try_into().expect("block");
+                for (l, &v) in local.iter_mut().zip(row) {
+                    *l += c * i64::from(v);
+                }
+            }
+        } else {
+            for (&c, row) in coefs.iter().zip(rows.chunks_exact(width)) {
+                let c = i64::from(c);
+                for (l, &v) in local.iter_mut().zip(&row[start..start + len]) {
+                    *l += c * i64::from(v);
+                }
+            }
         }
-        let c = i64::from(c);
-        for (a, &v) in acc.iter_mut().zip(row) {
-            *a += c * i64::from(v);
+        for (a, l) in acc[start..start + len].iter_mut().zip(&local) {
+            *a += l;
         }
-    }
-}
-
-/// See [`Wide::scatter`]; `accs.len() == x.len() · coefs.len()`.
-#[inline(always)]
-pub(super) fn scatter(accs: &mut [i64], coefs: &[i32], x: &[i32]) {
-    if x.is_empty() {
-        return;
-    }
-    for (&c, acc) in coefs.iter().zip(accs.chunks_exact_mut(x.len())) {
-        if c == 0 {
-            continue;
-        }
-        let c = i64::from(c);
-        for (a, &v) in acc.iter_mut().zip(x) {
-            *a += c * i64::from(v);
-        }
+        start += len;
     }
 }
 
@@ -139,20 +209,41 @@ mod tests {
                         .sum()
                 })
                 .collect();
-            let want_scatter: Vec<i64> = (0..n * width)
-                .map(|i| i64::from(coefs[i / width]) * i64::from(x[i % width]))
+            let wide_src: Vec<i64> = (0..n * width)
+                .map(|i| (i64::from(rows[i]) * i64::from(coefs[i / width])) >> (i % 40))
                 .collect();
             for level in SimdLevel::available() {
                 let wide = Cpu::new().with_simd(level).unwrap().wide();
+                for bits in [7, 15, 23] {
+                    let (mut want, mut got) = (vec![0; n * width], vec![0; n * width]);
+                    let want_shift = super::normalize(&wide_src, bits, &mut want);
+                    assert_eq!(wide.normalize(&wide_src, bits, &mut got), want_shift);
+                    assert_eq!(got, want, "{level} normalize to {bits} bits");
+                    let (m, e) = crate::ops::rows::normalize_row(&wide_src, 0);
+                    if bits == 23 {
+                        assert_eq!((m, e as u32), (want.clone(), want_shift));
+                    }
+                }
                 let mut out = vec![7; n];
                 wide.dots(&x, &rows, &mut out);
                 assert_eq!(out, want_dots, "{level} dots, width {width}");
                 let mut acc = vec![0; width];
                 wide.gather(&mut acc, &coefs, &rows);
                 assert_eq!(acc, want_gather, "{level} gather, width {width}");
-                let mut accs = vec![0; n * width];
-                wide.scatter(&mut accs, &coefs, &x);
-                assert_eq!(accs, want_scatter, "{level} scatter, width {width}");
+                let (mut rest, mut hi, mut lo) =
+                    (vec![0; n * width], vec![0; n * width], vec![0; n * width]);
+                let (s1, s2) = wide.split_i8_digits(&wide_src, &mut rest, &mut hi, &mut lo);
+                let (mut want_hi, mut want_lo) = (vec![0; n * width], vec![0; n * width]);
+                assert_eq!(
+                    (s1, s2),
+                    super::split_i8_digits(&wide_src, &mut rest, &mut want_hi, &mut want_lo)
+                );
+                assert_eq!((&hi, &lo), (&want_hi, &want_lo), "{level} split");
+                // The digits recompose the row to within half a step of the low digit.
+                for ((&v, &h), &l) in wide_src.iter().zip(&hi).zip(&lo) {
+                    let back = (i64::from(h) << s1) + (i64::from(l) << s2);
+                    assert!((back - v).abs() <= 1i64 << s2, "{v} vs {back}");
+                }
             }
         }
     }

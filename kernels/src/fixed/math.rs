@@ -12,8 +12,9 @@ pub fn isqrt(n: u64) -> u64 {
 pub fn div_round(a: i64, b: i64) -> i64 {
     assert!(b > 0, "div_round: divisor must be positive");
     let q = a.div_euclid(b);
-    let twice_rem = 2 * i128::from(a.rem_euclid(b));
-    match twice_rem.cmp(&i128::from(b)) {
+    let rem = a.rem_euclid(b);
+    // 2·rem against b, without overflow: 0 ≤ rem < b.
+    match rem.cmp(&(b - rem)) {
         std::cmp::Ordering::Less => q,
         std::cmp::Ordering::Greater => q + 1,
         std::cmp::Ordering::Equal => q + (q & 1),

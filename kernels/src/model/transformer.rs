@@ -183,7 +183,7 @@ impl<'a> Transformer<'a> {
         let m_in = blk.ffn_norm.forward(&x_mid);
         let gate = self.project(l, LoraTarget::Gate, &m_in, &mut lora)?;
         let up = self.project(l, LoraTarget::Up, &m_in, &mut lora)?;
-        let h = self.base.glu.forward(&gate, &up);
+        let h = self.base.glu.forward(&gate, &up, self.cpu.threads());
         let down_in = match &blk.ffn_sub_norm {
             Some(n) => n.forward(&h),
             None => h.clone(),
@@ -225,7 +225,10 @@ impl<'a> Transformer<'a> {
             Some(n) => n.backward(&tr.h, &d_down_in),
             None => d_down_in,
         };
-        let (d_gate, d_up) = self.base.glu.backward(&tr.gate, &tr.up, &dh);
+        let (d_gate, d_up) = self
+            .base
+            .glu
+            .backward(&tr.gate, &tr.up, &dh, self.cpu.threads());
         let dm_in = self
             .project_back(l, LoraTarget::Gate, &tr.m_in, tr, &d_gate, grads)?
             .add(&self.project_back(l, LoraTarget::Up, &tr.m_in, tr, &d_up, grads)?);
@@ -296,6 +299,7 @@ impl<'a> Transformer<'a> {
                 &targets[start..end],
                 &mask[start..end],
                 total.max(1),
+                self.cpu.threads(),
             );
             loss += out.loss_sum;
             dxf_parts.push(self.base.head().backward(self.cpu, &out.dlogits)?);
@@ -343,6 +347,7 @@ impl<'a> Transformer<'a> {
                     &targets[start..end],
                     &mask[start..end],
                     total.max(1),
+                    self.cpu.threads(),
                 )
                 .loss_sum;
         }

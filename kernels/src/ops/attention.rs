@@ -362,23 +362,28 @@ impl Attention {
             .copied()
             .max()
             .unwrap_or(0);
+        // Column j of p and of the aligned dS (rows i ≥ j) made contiguous, so each dk_j, dv_j is one gather.
         let (mut dk_wide, mut dv_wide) = (vec![0i64; t * hd], vec![0i64; t * hd]);
-        let mut ds_row = vec![0i32; t];
+        let (mut p_t, mut ds_t) = (vec![0i32; t * t], vec![0i32; t * t]);
         for hr in &heads {
             for i in 0..t {
-                let n = i + 1;
-                let q_i = &hr.q.mant[i * hd..(i + 1) * hd];
-                if let Some(e) = hr.ds_exp[i] {
-                    let shift = (ds_top - e) as u32;
-                    for (o, &d) in ds_row[..n].iter_mut().zip(&hr.ds[i * t..i * t + n]) {
-                        *o = round::shr(i64::from(d), shift) as i32;
-                    }
-                    wide.scatter(&mut dk_wide[..n * hd], &ds_row[..n], q_i);
+                let shift = hr.ds_exp[i].map(|e| (ds_top - e) as u32);
+                for j in 0..=i {
+                    p_t[j * t + i] = hr.p[i * t + j];
+                    ds_t[j * t + i] =
+                        shift.map_or(0, |s| round::shr(i64::from(hr.ds[i * t + j]), s) as i32);
                 }
-                wide.scatter(
-                    &mut dv_wide[..n * hd],
-                    &hr.p[i * t..i * t + n],
-                    &hr.d_out.mant[i * hd..(i + 1) * hd],
+            }
+            for j in 0..t {
+                wide.gather(
+                    &mut dk_wide[j * hd..(j + 1) * hd],
+                    &ds_t[j * t + j..(j + 1) * t],
+                    &hr.q.mant[j * hd..],
+                );
+                wide.gather(
+                    &mut dv_wide[j * hd..(j + 1) * hd],
+                    &p_t[j * t + j..(j + 1) * t],
+                    &hr.d_out.mant[j * hd..],
                 );
             }
         }

@@ -6,7 +6,11 @@
 //! `|x| · log2 e` is taken with 16 fractional bits (a relative error of at most `ln 2 · 2^-17 ≈ 5e-6` in `E`) and
 //! capped at 32 (where `E` is 0).
 
-use super::rows::Rows;
+use super::{
+    parallel::map_row_chunks,
+    rows::{MANT_BITS, Rows},
+};
+use crate::cpu::Wide;
 use crate::fixed::{
     math::{self, Exp2Tables},
     round,
@@ -44,7 +48,8 @@ impl Glu {
         }
     }
 
-    /// `(σ(x), σ(−x))` in Q.30 for `x = m · 2^e`.
+    /// `(σ(x), σ(−x))` in Q.30 for `x = m · 2^e`: `R = round(2^62 / (2^30 + E))`, `σ(|x|) = round(R / 4)`,
+    /// `σ(−|x|) = round(E · R / 2^32)` (one division per element).
     fn sigmoid_pair(&self, m: i32, e: i32) -> (i64, i64) {
         const CAP: u64 = 32 << 16;
         let prod = u64::from(m.unsigned_abs()) * u64::from(self.log2e.m); // < 2^54
@@ -57,9 +62,9 @@ impl Glu {
             (round::shr(prod as i64, sh.unsigned_abs()) as u64).min(CAP)
         };
         let big_e = i64::from(math::exp2_neg(&self.exp2, z));
-        let den = ONE + big_e;
-        let s_pos = math::div_round(ONE << 30, den);
-        let s_neg = math::div_round(big_e << 30, den);
+        let recip = math::div_round(1 << 62, ONE + big_e); // in [2^31, 2^32]
+        let s_pos = round::shr(recip, 2);
+        let s_neg = round::shr(big_e * recip, 32);
         if m >= 0 {
             (s_pos, s_neg)
         } else {
@@ -67,92 +72,152 @@ impl Glu {
         }
     }
 
-    /// `act(gate)`, row by row (same exponents as `gate` less 30 before normalizing).
-    fn activated(&self, gate: &Rows) -> Rows {
-        let mut wide = vec![0i64; gate.mant.len()];
-        let mut exps = gate.exp.clone();
-        for r in 0..gate.rows() {
-            let e = gate.exp[r];
-            let out = &mut wide[r * gate.cols..(r + 1) * gate.cols];
-            match self.activation {
-                Activation::Silu => {
-                    for (w, &m) in out.iter_mut().zip(gate.row(r)) {
-                        *w = i64::from(m) * self.sigmoid_pair(m, e).0;
-                    }
-                    exps[r] = e - 30;
+    /// Row `r` of `act(gate)` as wide values into `act`; returns their exponent.
+    fn activated_row(&self, gate: &Rows, r: usize, act: &mut [i64]) -> i32 {
+        let e = gate.exp[r];
+        match self.activation {
+            Activation::Silu => {
+                for (w, &m) in act.iter_mut().zip(gate.row(r)) {
+                    *w = i64::from(m) * self.sigmoid_pair(m, e).0;
                 }
-                Activation::ReluSquared => {
-                    for (w, &m) in out.iter_mut().zip(gate.row(r)) {
-                        let p = i64::from(m.max(0));
-                        *w = p * p;
-                    }
-                    exps[r] = 2 * e;
+                e - 30
+            }
+            Activation::ReluSquared => {
+                for (w, &m) in act.iter_mut().zip(gate.row(r)) {
+                    let p = i64::from(m.max(0));
+                    *w = p * p;
                 }
+                2 * e
             }
         }
-        Rows::from_wide(gate.cols, &wide, &exps)
     }
 
-    /// Forward: `act(gate) ⊙ up`.
-    pub fn forward(&self, gate: &Rows, up: &Rows) -> Rows {
+    /// Row `r` of `act(gate)` and `act'(gate)` as wide values; returns their exponents.
+    fn activated_and_derivative_row(
+        &self,
+        gate: &Rows,
+        r: usize,
+        act: &mut [i64],
+        deriv: &mut [i64],
+    ) -> (i32, i32) {
+        let e = gate.exp[r];
+        match self.activation {
+            Activation::Silu => {
+                for ((a, d), &m) in act.iter_mut().zip(deriv.iter_mut()).zip(gate.row(r)) {
+                    let (s, sbar) = self.sigmoid_pair(m, e);
+                    *a = i64::from(m) * s;
+                    let t = round::shr(s * sbar, 30); // σ·σ̄ in Q.30, ≤ 2^28
+                    // x·σ·σ̄ is nonzero only for |x| < 32 (E = 0 beyond), so the left shift cannot overflow.
+                    *d = s + round::shift(i64::from(m) * t, e);
+                }
+                (e - 30, -30)
+            }
+            Activation::ReluSquared => {
+                for ((a, d), &m) in act.iter_mut().zip(deriv.iter_mut()).zip(gate.row(r)) {
+                    let p = i64::from(m.max(0));
+                    *a = p * p;
+                    *d = 2 * p;
+                }
+                (2 * e, e)
+            }
+        }
+    }
+
+    /// Forward: `act(gate) ⊙ up`, with `act(gate)` normalized per row first. Rows run on up to `threads` threads.
+    pub fn forward(&self, gate: &Rows, up: &Rows, threads: usize) -> Rows {
         assert_eq!(
-            gate.mant.len(),
-            up.mant.len(),
+            (gate.rows(), gate.cols),
+            (up.rows(), up.cols),
             "Glu: gate and up shapes differ"
         );
-        hadamard(&self.activated(gate), up)
+        let cols = gate.cols;
+        let parts = map_row_chunks(gate.rows(), threads, |rows| {
+            let mut out = Rows::zeros(rows.len(), cols);
+            let mut wide = vec![0i64; cols];
+            let mut act = vec![0i32; cols];
+            for (i, r) in rows.enumerate() {
+                let e_act = self.activated_row(gate, r, &mut wide);
+                let e_act = normalize_into(&wide, e_act, &mut act);
+                out.exp[i] =
+                    hadamard_row(&act, e_act, up.row(r), up.exp[r], &mut wide, out.row_mut(i));
+            }
+            out
+        });
+        Rows::concat(&parts)
     }
 
     /// Backward: `(d gate, d up)` from the gradient `dh` of `h = act(gate) ⊙ up`:
-    /// `d up = dh ⊙ act(gate)`, `d gate = dh ⊙ up ⊙ act'(gate)` with `SiLU'(x) = σ(x) + x·σ(x)·σ(−x)` and
-    /// `(ReLU²)'(x) = 2·max(x, 0)`.
-    pub fn backward(&self, gate: &Rows, up: &Rows, dh: &Rows) -> (Rows, Rows) {
+    /// `d up = dh ⊙ act(gate)`, `d gate = (dh ⊙ up) ⊙ act'(gate)` with `SiLU'(x) = σ(x) + x·σ(x)·σ(−x)` and
+    /// `(ReLU²)'(x) = 2·max(x, 0)`; every factor and product normalized per row.
+    pub fn backward(&self, gate: &Rows, up: &Rows, dh: &Rows, threads: usize) -> (Rows, Rows) {
         assert_eq!(
-            gate.mant.len(),
-            dh.mant.len(),
-            "Glu::backward: gate and dh shapes differ"
+            (gate.rows(), gate.cols, up.rows(), up.cols),
+            (dh.rows(), dh.cols, dh.rows(), dh.cols),
+            "Glu::backward: gate, up and dh shapes differ"
         );
-        let d_up = hadamard(dh, &self.activated(gate));
-        let dh_up = hadamard(dh, up);
-        let mut deriv = vec![0i64; gate.mant.len()];
-        let mut exps = gate.exp.clone();
-        for r in 0..gate.rows() {
-            let e = gate.exp[r];
-            let out = &mut deriv[r * gate.cols..(r + 1) * gate.cols];
-            match self.activation {
-                Activation::Silu => {
-                    for (w, &m) in out.iter_mut().zip(gate.row(r)) {
-                        let (s, sbar) = self.sigmoid_pair(m, e);
-                        let t = round::shr(s * sbar, 30); // σ·σ̄ in Q.30, ≤ 2^28
-                        // x·σ·σ̄ is nonzero only for |x| < 32 (E = 0 beyond), so the left shift cannot overflow.
-                        *w = s + round::shift(i64::from(m) * t, e);
-                    }
-                    exps[r] = -30;
-                }
-                Activation::ReluSquared => {
-                    for (w, &m) in out.iter_mut().zip(gate.row(r)) {
-                        *w = 2 * i64::from(m.max(0));
-                    }
-                    exps[r] = e;
-                }
+        let cols = gate.cols;
+        let parts = map_row_chunks(gate.rows(), threads, |rows| {
+            let mut d_gate = Rows::zeros(rows.len(), cols);
+            let mut d_up = Rows::zeros(rows.len(), cols);
+            let (mut wide_act, mut wide_deriv) = (vec![0i64; cols], vec![0i64; cols]);
+            let (mut act, mut deriv, mut dh_up) =
+                (vec![0i32; cols], vec![0i32; cols], vec![0i32; cols]);
+            for (i, r) in rows.enumerate() {
+                let (e_act, e_deriv) =
+                    self.activated_and_derivative_row(gate, r, &mut wide_act, &mut wide_deriv);
+                let e_act = normalize_into(&wide_act, e_act, &mut act);
+                let e_deriv = normalize_into(&wide_deriv, e_deriv, &mut deriv);
+                d_up.exp[i] = hadamard_row(
+                    dh.row(r),
+                    dh.exp[r],
+                    &act,
+                    e_act,
+                    &mut wide_act,
+                    d_up.row_mut(i),
+                );
+                let e_dh_up = hadamard_row(
+                    dh.row(r),
+                    dh.exp[r],
+                    up.row(r),
+                    up.exp[r],
+                    &mut wide_act,
+                    &mut dh_up,
+                );
+                d_gate.exp[i] = hadamard_row(
+                    &dh_up,
+                    e_dh_up,
+                    &deriv,
+                    e_deriv,
+                    &mut wide_act,
+                    d_gate.row_mut(i),
+                );
             }
-        }
-        let deriv = Rows::from_wide(gate.cols, &deriv, &exps);
-        (hadamard(&dh_up, &deriv), d_up)
+            (d_gate, d_up)
+        });
+        let (d_gate, d_up): (Vec<Rows>, Vec<Rows>) = parts.into_iter().unzip();
+        (Rows::concat(&d_gate), Rows::concat(&d_up))
     }
 }
 
-/// Elementwise product of two tensors of one shape (mantissa products < 2^46), normalized.
-pub fn hadamard(a: &Rows, b: &Rows) -> Rows {
-    assert_eq!(a.mant.len(), b.mant.len(), "hadamard: shapes differ");
-    let wide: Vec<i64> = a
-        .mant
-        .iter()
-        .zip(&b.mant)
-        .map(|(&x, &y)| i64::from(x) * i64::from(y))
-        .collect();
-    let exps: Vec<i32> = a.exp.iter().zip(&b.exp).map(|(x, y)| x + y).collect();
-    Rows::from_wide(a.cols, &wide, &exps)
+/// Normalizes wide values at exponent `exp` into 23-bit mantissas; returns their exponent.
+fn normalize_into(wide: &[i64], exp: i32, out: &mut [i32]) -> i32 {
+    exp + Wide::detected().normalize(wide, MANT_BITS, out) as i32
+}
+
+/// One row of an elementwise product, `a ⊙ b` (mantissa products < 2^46), normalized into `out`; `scratch` holds
+/// the wide products. Returns the exponent.
+fn hadamard_row(
+    a: &[i32],
+    ea: i32,
+    b: &[i32],
+    eb: i32,
+    scratch: &mut [i64],
+    out: &mut [i32],
+) -> i32 {
+    for ((w, &x), &y) in scratch.iter_mut().zip(a).zip(b) {
+        *w = i64::from(x) * i64::from(y);
+    }
+    normalize_into(scratch, ea + eb, out)
 }
 
 #[cfg(test)]
@@ -198,8 +263,8 @@ mod tests {
                 .zip(&uf)
                 .map(|(x, u)| x * sigmoid(*x) * u)
                 .collect();
-            check(&glu.forward(&g, &u).to_f64(), &h_want, cols, 1e-5, "h");
-            let (dg, du) = glu.backward(&g, &u, &dh);
+            check(&glu.forward(&g, &u, 2).to_f64(), &h_want, cols, 1e-5, "h");
+            let (dg, du) = glu.backward(&g, &u, &dh, 3);
             let du_want: Vec<f64> = gf
                 .iter()
                 .zip(&dhf)
@@ -229,8 +294,8 @@ mod tests {
             .zip(&uf)
             .map(|(x, u)| x.max(0.0).powi(2) * u)
             .collect();
-        check(&glu.forward(&g, &u).to_f64(), &h_want, cols, 1e-5, "h");
-        let (dg, _) = glu.backward(&g, &u, &dh);
+        check(&glu.forward(&g, &u, 2).to_f64(), &h_want, cols, 1e-5, "h");
+        let (dg, _) = glu.backward(&g, &u, &dh, 3);
         let dg_want: Vec<f64> = gf
             .iter()
             .zip(&uf)

@@ -190,35 +190,61 @@ impl FrozenLinear {
         } else {
             self.out_features
         };
-        let (hi, s1) = quantize_rows_i8(&u, width);
+        let (mut hi, mut lo) = (vec![0i8; u.len()], vec![0i8; u.len()]);
+        let (mut s1, mut s2) = (vec![0u32; rows], vec![0u32; rows]);
+        let wide = cpu.wide();
+        let per = rows.div_ceil(cpu.threads().clamp(1, rows.max(1))).max(1);
+        std::thread::scope(|scope| {
+            for ((((u, hi), lo), s1), s2) in u
+                .chunks(per * width)
+                .zip(hi.chunks_mut(per * width))
+                .zip(lo.chunks_mut(per * width))
+                .zip(s1.chunks_mut(per))
+                .zip(s2.chunks_mut(per))
+            {
+                scope.spawn(move || {
+                    let mut rest = vec![0i64; width];
+                    for ((((u, hi), lo), s1), s2) in u
+                        .chunks_exact(width)
+                        .zip(hi.chunks_exact_mut(width))
+                        .zip(lo.chunks_exact_mut(width))
+                        .zip(s1)
+                        .zip(s2)
+                    {
+                        (*s1, *s2) = wide.split_i8_digits(u, &mut rest, hi, lo);
+                    }
+                });
+            }
+        });
         let mut acc_hi = vec![0i32; rows * out_width];
         self.matmul(cpu, &hi, &mut acc_hi, transposed)?;
-        let mut rest = u;
-        for ((r, h), &s) in rest
-            .chunks_exact_mut(width)
-            .zip(hi.chunks_exact(width))
-            .zip(&s1)
-        {
-            for (v, &q) in r.iter_mut().zip(h) {
-                *v -= i64::from(q) << s;
-            }
-        }
-        let floors: Vec<u32> = s1.iter().map(|&s| s.saturating_sub(24)).collect();
-        let (lo, s2) = quantize_rows_i8_at_least(&rest, width, &floors);
         let mut acc_lo = vec![0i32; rows * out_width];
         self.matmul(cpu, &lo, &mut acc_lo, transposed)?;
-        let mut wide = vec![0i64; acc_hi.len()];
-        for (t, w) in wide.chunks_exact_mut(out_width).enumerate() {
-            let up = s1[t] - s2[t];
-            let (a, b) = (
-                &acc_hi[t * out_width..(t + 1) * out_width],
-                &acc_lo[t * out_width..(t + 1) * out_width],
-            );
-            for ((o, &x), &y) in w.iter_mut().zip(a).zip(b) {
-                *o = (i64::from(x) << up) + i64::from(y);
+        let mut combined = vec![0i64; acc_hi.len()];
+        std::thread::scope(|scope| {
+            for (((out, a), b), (s1, s2)) in combined
+                .chunks_mut(per * out_width)
+                .zip(acc_hi.chunks(per * out_width))
+                .zip(acc_lo.chunks(per * out_width))
+                .zip(s1.chunks(per).zip(s2.chunks(per)))
+            {
+                scope.spawn(move || {
+                    for ((((w, a), b), &s1), &s2) in out
+                        .chunks_exact_mut(out_width)
+                        .zip(a.chunks_exact(out_width))
+                        .zip(b.chunks_exact(out_width))
+                        .zip(s1)
+                        .zip(s2)
+                    {
+                        let up = s1 - s2;
+                        for ((o, &x), &y) in w.iter_mut().zip(a).zip(b) {
+                            *o = (i64::from(x) << up) + i64::from(y);
+                        }
+                    }
+                });
             }
-        }
-        Ok((wide, s2))
+        });
+        Ok((combined, s2))
     }
 
     /// `acc = u · Wᵀ`, or `u · W` with the transposed copy.

@@ -2,10 +2,14 @@
 //!
 //! Per row `t` with target `y_t` and mask `w_t ∈ {0, 1}`, over `N = Σ w_t` counted tokens:
 //! `dlogits_t = w_t · (softmax(logits_t) − onehot(y_t)) / N`. Softmax as in attention: base-2 scores with 16
-//! fractional bits, `E_c = 2^-(max − z_c)` (Q.30), `p_c = round(E_c · 2^30 / Σ E)`. The loss value is computed
+//! fractional bits, `E_c = 2^-(max − z_c)` (Q.30), `p_c = round(E_c · R / 2^(L + 1))` with `R = round(2^(31 + L) / Σ E)` for `Σ E` of bit length `L` (so `p` is Q.30). The loss value is computed
 //! from the same integers in f64 (`ln Σ E − ln E_y`); it is shown to people and never enters the state.
 
-use super::rows::Rows;
+use super::{
+    parallel::map_row_chunks,
+    rows::{MANT_BITS, Rows},
+};
+use crate::cpu::Wide;
 use crate::fixed::{
     math::{self, Exp2Tables},
     round,
@@ -46,45 +50,63 @@ impl CrossEntropy {
         }
     }
 
-    /// Base-2 scores `z_c = logit_c · log2 e` with 16 fractional bits (saturating far outside any real logit).
-    fn scores(&self, row: &[i32], exp: i32) -> Vec<i64> {
+    /// One counted row: writes `(p − onehot(target)) / N` (the 1/N multiplier `inv_n`) into `out` through the
+    /// wide scratch `wide`; returns the row's exponent and its loss in nats.
+    fn row(
+        &self,
+        logits: &[i32],
+        exp: i32,
+        target: usize,
+        inv_n: Multiplier,
+        wide: &mut [i64],
+        out: &mut [i32],
+    ) -> (i32, f64) {
+        // Base-2 scores z_c = logit_c · log2 e with 16 fractional bits (saturating far outside any real logit).
         let sh = exp + 16 - self.log2e.s as i32;
-        row.iter()
-            .map(|&m| {
-                let prod = i64::from(m) * i64::from(self.log2e.m);
-                if sh > 8 {
-                    prod.signum() << 62
-                } else {
-                    round::shift(prod, sh)
-                }
-            })
-            .collect()
-    }
-
-    /// `(E_c, Σ E, max z)` for one row.
-    fn exps(&self, z: &[i64]) -> (Vec<i64>, i64) {
-        let zmax = *z.iter().max().expect("a row has at least one logit");
-        let e: Vec<i64> = z
-            .iter()
-            .map(|&zc| {
-                i64::from(math::exp2_neg(
-                    &self.exp2,
-                    zmax.saturating_sub(zc).max(0) as u64,
-                ))
-            })
-            .collect();
-        let sum = e.iter().sum();
-        (e, sum)
+        for (z, &m) in wide.iter_mut().zip(logits) {
+            let prod = i64::from(m) * i64::from(self.log2e.m);
+            *z = if sh > 8 {
+                prod.signum() << 62
+            } else {
+                round::shift(prod, sh)
+            };
+        }
+        let zmax = *wide.iter().max().expect("a row has at least one logit");
+        let mut sum = 0i64;
+        for z in wide.iter_mut() {
+            *z = i64::from(math::exp2_neg(
+                &self.exp2,
+                zmax.saturating_sub(*z).max(0) as u64,
+            ));
+            sum += *z; // ≥ 2^30 (the maximum), < 2^30 · 2^33 for any vocabulary below 2^33
+        }
+        // -ln p_y = ln Σ E − ln E_y (E_y ≥ 1 unless the target is 32+ bits below the maximum).
+        let loss = libm::log(sum as f64) - libm::log(wide[target].max(1) as f64);
+        // p_c = E_c · 2^30 / Σ E through one reciprocal with 31–32 significant bits: R = round(2^(31 + L) / Σ E)
+        // for Σ E of bit length L, then p_c = round(E_c · R / 2^(L + 1)).
+        let len = 64 - sum.leading_zeros();
+        let recip = reciprocal(len, sum); // in [2^31, 2^32]
+        for w in wide.iter_mut() {
+            *w = round::shr(*w * recip, len + 1);
+        }
+        wide[target] -= 1 << 30;
+        // (p − y) / N: |p − y| ≤ 2^30 in Q.30, times the 31-bit 1/N multiplier: below 2^61.
+        for w in wide.iter_mut() {
+            *w *= i64::from(inv_n.m);
+        }
+        let shift = Wide::detected().normalize(wide, MANT_BITS, out);
+        (-30 - inv_n.s as i32 + shift as i32, loss)
     }
 
     /// Loss and gradient for logits `[rows × vocab]` (a block of a batch whose counted rows number `total`), one
-    /// target per row, rows with `mask == 0` not counted.
+    /// target per row, rows with `mask == 0` not counted. Rows run on up to `threads` threads.
     pub fn forward_backward(
         &self,
         logits: &Rows,
         targets: &[u32],
         mask: &[u8],
         total: usize,
+        threads: usize,
     ) -> LossOutput {
         assert_eq!(
             targets.len(),
@@ -101,47 +123,60 @@ impl CrossEntropy {
             tokens <= total,
             "cross-entropy: a block counts more rows than its batch"
         );
-        let mut dlogits = Rows::zeros(logits.rows(), logits.cols);
         if tokens == 0 {
             return LossOutput {
                 loss_sum: 0.0,
                 tokens,
-                dlogits,
+                dlogits: Rows::zeros(logits.rows(), logits.cols),
             };
         }
         let inv_n = Multiplier::from_f64(1.0 / total as f64).expect("1/N is a valid multiplier");
-        let mut loss = 0.0f64;
-        let mut wide = vec![0i64; logits.cols];
-        for r in 0..logits.rows() {
-            if mask[r] == 0 {
-                continue;
+        let cols = logits.cols;
+        let parts = map_row_chunks(logits.rows(), threads, |rows| {
+            let mut d = Rows::zeros(rows.len(), cols);
+            let mut loss = 0.0f64;
+            let mut wide = vec![0i64; cols];
+            for (i, r) in rows.enumerate() {
+                if mask[r] == 0 {
+                    continue;
+                }
+                let target = targets[r] as usize;
+                assert!(
+                    target < cols,
+                    "cross-entropy: target {target} outside the vocabulary"
+                );
+                let (exp, row_loss) = self.row(
+                    logits.row(r),
+                    logits.exp[r],
+                    target,
+                    inv_n,
+                    &mut wide,
+                    d.row_mut(i),
+                );
+                d.exp[i] = exp;
+                loss += row_loss;
             }
-            let target = targets[r] as usize;
-            assert!(
-                target < logits.cols,
-                "cross-entropy: target {target} outside the vocabulary"
-            );
-            let (e, sum) = self.exps(&self.scores(logits.row(r), logits.exp[r]));
-            // -ln p_y = ln Σ E − ln E_y (E_y ≥ 1 unless the target is 32+ bits below the maximum).
-            loss += libm::log(sum as f64) - libm::log(e[target].max(1) as f64);
-            for (w, &ec) in wide.iter_mut().zip(&e) {
-                *w = math::div_round(ec << 30, sum);
-            }
-            wide[target] -= 1 << 30;
-            // (p − y) / N: |p − y| ≤ 2^30 in Q.30, times the 31-bit 1/N multiplier: below 2^61.
-            for w in wide.iter_mut() {
-                *w *= i64::from(inv_n.m);
-            }
-            let (m, e) = super::rows::normalize_row(&wide, -30 - inv_n.s as i32);
-            dlogits.mant[r * logits.cols..(r + 1) * logits.cols].copy_from_slice(&m);
-            dlogits.exp[r] = e;
-        }
+            (d, loss)
+        });
+        let (blocks, losses): (Vec<Rows>, Vec<f64>) = parts.into_iter().unzip();
         LossOutput {
-            loss_sum: loss,
+            loss_sum: losses.iter().sum(),
             tokens,
-            dlogits,
+            dlogits: Rows::concat(&blocks),
         }
     }
+}
+
+/// `round_half_even(2^(31 + len) / sum)` for a positive `sum` of bit length `len` (once per row, so u128 is fine).
+fn reciprocal(len: u32, sum: i64) -> i64 {
+    let (num, den) = (1u128 << (31 + len), sum as u128);
+    let (q, r) = (num / den, num % den);
+    let up = match r.cmp(&(den - r)) {
+        std::cmp::Ordering::Less => 0,
+        std::cmp::Ordering::Greater => 1,
+        std::cmp::Ordering::Equal => q & 1,
+    };
+    (q + up) as i64
 }
 
 #[cfg(test)]
@@ -159,7 +194,7 @@ mod tests {
         let logits = Rows::from_f64(vocab, &values);
         let targets = [3u32, 299, 0, 150, 7];
         let mask = [1u8, 1, 0, 1, 1];
-        let out = CrossEntropy::new().forward_backward(&logits, &targets, &mask, 4);
+        let out = CrossEntropy::new().forward_backward(&logits, &targets, &mask, 4, 2);
         let lf = logits.to_f64();
         let mut want_loss = 0.0;
         let mut want_grad = vec![0.0; rows * vocab];
@@ -200,7 +235,7 @@ mod tests {
     #[test]
     fn no_counted_tokens_gives_zero() {
         let logits = Rows::from_f64(3, &[1.0, 2.0, 3.0]);
-        let out = CrossEntropy::new().forward_backward(&logits, &[1], &[0], 0);
+        let out = CrossEntropy::new().forward_backward(&logits, &[1], &[0], 0, 2);
         assert_eq!((out.loss_sum, out.tokens), (0.0, 0));
         assert!(out.dlogits.mant.iter().all(|&m| m == 0));
     }

@@ -22,6 +22,20 @@ pub fn map_indices<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + S
     })
 }
 
+/// `f` over contiguous chunks of `0..rows`, one chunk per thread (up to `threads`), results in row order. For
+/// row-wise ops whose every row is computed whole by one thread.
+pub fn map_row_chunks<T: Send>(
+    rows: usize,
+    threads: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let chunks = threads.clamp(1, rows.max(1));
+    let per = rows.div_ceil(chunks);
+    map_indices(chunks, chunks, |c| {
+        f((c * per).min(rows)..((c + 1) * per).min(rows))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,5 +49,9 @@ mod tests {
             );
         }
         assert!(map_indices(0, 4, |i| i).is_empty());
+        for threads in [1, 2, 3, 7] {
+            let chunks = map_row_chunks(10, threads, |r| r.collect::<Vec<_>>());
+            assert_eq!(chunks.concat(), (0..10).collect::<Vec<_>>());
+        }
     }
 }

@@ -8,7 +8,8 @@
 //! Mantissas of 23 bits leave room for exact products: a mantissa times a 31-bit multiplier or another mantissa
 //! fits in i64, and a sum of up to 2^17 such products of 23 × 23 bits does too.
 
-use crate::fixed::{bfp, round, scale::Multiplier};
+use crate::cpu::Wide;
+use crate::fixed::{round, scale::Multiplier};
 
 /// Magnitude bits of a normalized mantissa: `|mant| < 2^23`.
 pub const MANT_BITS: u32 = 23;
@@ -42,6 +43,11 @@ impl Rows {
     /// Row `r`'s mantissas.
     pub fn row(&self, r: usize) -> &[i32] {
         &self.mant[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Row `r`'s mantissas, mutable.
+    pub fn row_mut(&mut self, r: usize) -> &mut [i32] {
+        &mut self.mant[r * self.cols..(r + 1) * self.cols]
     }
 
     /// Builds a tensor from wide (i64) row values `wide[r][c] · 2^exp[r]`, normalizing each row's mantissas to
@@ -179,13 +185,8 @@ pub const MANT_MAX: f64 = ((1u32 << MANT_BITS) - 1) as f64;
 /// Normalizes one row of wide values with exponent `exp` to [`MANT_BITS`]-bit mantissas; returns them with the new
 /// exponent. Small rows are not scaled up: normalization only ever shifts right, so it never invents bits.
 pub fn normalize_row(wide: &[i64], exp: i32) -> (Vec<i32>, i32) {
-    let absmax = wide.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
-    let shift = bfp::block_shift(absmax, MANT_BITS);
-    let limit = (1i64 << MANT_BITS) - 1;
-    let mant = wide
-        .iter()
-        .map(|&v| round::shr(v, shift).clamp(-limit, limit) as i32)
-        .collect();
+    let mut mant = vec![0; wide.len()];
+    let shift = Wide::detected().normalize(wide, MANT_BITS, &mut mant);
     (mant, exp + shift as i32)
 }
 

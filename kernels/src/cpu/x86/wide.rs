@@ -6,8 +6,26 @@ use super::{Avx2, Avx512Vnni};
 use crate::cpu::wide;
 
 macro_rules! wide_kernels {
-    ($token:ty, $features:literal, $dots:ident, $gather:ident, $scatter:ident) => {
+    ($token:ty, $features:literal, $dots:ident, $gather:ident, $normalize:ident, $split:ident) => {
         impl $token {
+            /// See [`crate::cpu::Wide::split_i8_digits`].
+            pub(crate) fn split_i8_digits(
+                self,
+                row: &[i64],
+                rest: &mut [i64],
+                hi: &mut [i8],
+                lo: &mut [i8],
+            ) -> (u32, u32) {
+                // SAFETY: the token exists only if `detect` found the features; the body is safe code.
+                unsafe { $split(row, rest, hi, lo) }
+            }
+
+            /// See [`crate::cpu::Wide::normalize`].
+            pub(crate) fn normalize(self, src: &[i64], bits: u32, out: &mut [i32]) -> u32 {
+                // SAFETY: the token exists only if `detect` found the features; the body is safe code.
+                unsafe { $normalize(src, bits, out) }
+            }
+
             /// See [`crate::cpu::Wide::dots`].
             pub(crate) fn dots(self, x: &[i32], rows: &[i32], out: &mut [i64]) {
                 // SAFETY: the token exists only if `detect` found the features; the body is safe code.
@@ -19,12 +37,21 @@ macro_rules! wide_kernels {
                 // SAFETY: as in `dots`.
                 unsafe { $gather(acc, coefs, rows) }
             }
+        }
 
-            /// See [`crate::cpu::Wide::scatter`].
-            pub(crate) fn scatter(self, accs: &mut [i64], coefs: &[i32], x: &[i32]) {
-                // SAFETY: as in `dots`.
-                unsafe { $scatter(accs, coefs, x) }
-            }
+        #[target_feature(enable = $features)]
+        unsafe fn $split(
+            row: &[i64],
+            rest: &mut [i64],
+            hi: &mut [i8],
+            lo: &mut [i8],
+        ) -> (u32, u32) {
+            wide::split_i8_digits(row, rest, hi, lo)
+        }
+
+        #[target_feature(enable = $features)]
+        unsafe fn $normalize(src: &[i64], bits: u32, out: &mut [i32]) -> u32 {
+            wide::normalize(src, bits, out)
         }
 
         #[target_feature(enable = $features)]
@@ -36,19 +63,22 @@ macro_rules! wide_kernels {
         unsafe fn $gather(acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
             wide::gather(acc, coefs, rows)
         }
-
-        #[target_feature(enable = $features)]
-        unsafe fn $scatter(accs: &mut [i64], coefs: &[i32], x: &[i32]) {
-            wide::scatter(accs, coefs, x)
-        }
     };
 }
 
-wide_kernels!(Avx2, "avx2", dots_avx2, gather_avx2, scatter_avx2);
+wide_kernels!(
+    Avx2,
+    "avx2",
+    dots_avx2,
+    gather_avx2,
+    normalize_avx2,
+    split_avx2
+);
 wide_kernels!(
     Avx512Vnni,
     "avx512f,avx512bw,avx512dq,avx512vl",
     dots_avx512,
     gather_avx512,
-    scatter_avx512
+    normalize_avx512,
+    split_avx512
 );
