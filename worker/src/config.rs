@@ -288,4 +288,19 @@ mod tests {
         assert!(bad.validate().is_err());
         assert!(c.validate().is_ok());
     }
+
+    #[test]
+    fn the_example_file_states_the_defaults() {
+        let example: FinetuneConfig =
+            toml::from_str(include_str!("../finetune.example.toml")).unwrap();
+        let defaults = FinetuneConfig::default();
+        assert_eq!(
+            FinetuneConfig {
+                model: defaults.model.clone(),
+                dataset: defaults.dataset.clone(),
+                ..example
+            },
+            defaults
+        );
+    }
 }
