@@ -118,6 +118,18 @@ pub fn cache_dir() -> PathBuf {
     std::env::var_os("TERN_CACHE_DIR").map_or_else(|| PathBuf::from(".tern/cache"), PathBuf::from)
 }
 
+/// Checks a LoRA alpha: `alpha / rank` (rank up to 1024) must be a fixed-point multiplier, which covers
+/// `[2^-32, 2^31)`, so alpha stays within `[1e-6, 1e6]`.
+pub fn check_alpha(alpha: f64) -> Result<()> {
+    if (1e-6..=1e6).contains(&alpha) {
+        Ok(())
+    } else {
+        Err(WorkerError::Config(format!(
+            "alpha {alpha} is outside [1e-6, 1e6]: use the LoRA alpha the adapter was trained with (often 2 × rank)"
+        )))
+    }
+}
+
 impl Default for FinetuneConfig {
     fn default() -> Self {
         let cache = cache_dir();
@@ -176,9 +188,7 @@ impl FinetuneConfig {
         if self.rank == 0 || self.rank > 1024 {
             return bad(format!("rank {} is not in 1..=1024", self.rank));
         }
-        if !(self.alpha.is_finite() && self.alpha > 0.0) {
-            return bad(format!("alpha {} must be a positive number", self.alpha));
-        }
+        check_alpha(self.alpha)?;
         if self.targets.is_empty() {
             return bad("no LoRA targets: name at least one of q, k, v, o, gate, up, down".into());
         }

@@ -138,6 +138,7 @@ fn text_batches(
             hint: "pass a UTF-8 text file with --eval-text",
         });
     }
+    model.check_positions(seq_len)?;
     let bytes = std::fs::read(path).map_err(WorkerError::io("reading", path))?;
     let examples: Examples =
         text_examples_from_bytes(&bytes, &model.tokenizer, seq_len).map_err(|source| {

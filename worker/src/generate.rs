@@ -89,7 +89,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generation> {
                 .into(),
         ));
     }
-    let positions = prompt_tokens.len() + opts.max_tokens;
+    let positions = prompt_tokens.len().saturating_add(opts.max_tokens);
+    model.check_positions(positions)?;
     let base = model.base(opts.quant, positions)?;
     let state = match &opts.adapter {
         Some((path, _)) => read_adapter(path, &base.config)?,
@@ -99,11 +100,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generation> {
         },
     };
     let alpha = opts.adapter.as_ref().map_or(1.0, |a| a.1);
-    if !(alpha.is_finite() && alpha > 0.0) {
-        return Err(WorkerError::Config(format!(
-            "alpha {alpha} must be a positive number"
-        )));
-    }
+    crate::config::check_alpha(alpha)?;
     let adapters = Adapters::from_state(&base.config, &state, alpha);
     let cpu = match opts.threads {
         0 => Cpu::new(),

@@ -73,6 +73,19 @@ impl ModelFile {
         })
     }
 
+    /// Checks that sequences of `positions` tokens are within what the base loads for (four times the model's
+    /// context length), before anything is allocated for them.
+    pub fn check_positions(&self, positions: usize) -> Result<()> {
+        let limit = self.config.context_length.max(1).saturating_mul(4);
+        if positions > limit {
+            return Err(WorkerError::Config(format!(
+                "sequences of {positions} tokens are far beyond the model's context length of {}: use at most {limit}",
+                self.config.context_length
+            )));
+        }
+        Ok(())
+    }
+
     /// The integer base under `quant`, with RoPE tables for `positions` tokens.
     pub fn base(&self, quant: BaseQuant, positions: usize) -> Result<BaseModel> {
         BaseModel::from_gguf(&self.gguf, quant, positions).map_err(|source| WorkerError::Model {
@@ -135,6 +148,7 @@ pub fn load_examples(
     model: &ModelFile,
     seq_len: usize,
 ) -> Result<DatasetFile> {
+    model.check_positions(seq_len)?;
     let data_err = |source: DataError| WorkerError::Data {
         path: path.to_path_buf(),
         source,

@@ -174,3 +174,37 @@ fn a_run_resumes_only_under_its_own_settings_and_model() {
         .fails();
     assert!(err.contains("--alpha"), "{err}");
 }
+
+#[test]
+fn out_of_range_numbers_are_refused_before_any_work() {
+    let s = Scratch::new();
+    let err = s.finetune("r", &["--seq-len", "1000000000000"]).fails();
+    assert!(err.contains("context length"), "{err}");
+    let err = s.finetune("r", &["--alpha", "1e300"]).fails();
+    assert!(err.contains("alpha"), "{err}");
+    let err = s
+        .worker(&[
+            "generate",
+            "--model",
+            "model.gguf",
+            "-p",
+            "x",
+            "--max-tokens",
+            "100000",
+        ])
+        .fails();
+    assert!(err.contains("context length"), "{err}");
+    let err = s
+        .worker(&[
+            "generate",
+            "--model",
+            "model.gguf",
+            "-p",
+            "x",
+            "--temperature=-1",
+        ])
+        .fails();
+    assert!(err.contains("temperature"), "{err}");
+    let err = s.finetune("r", &["--steps", "0"]).fails();
+    assert!(err.contains("steps is 0"), "{err}");
+}
