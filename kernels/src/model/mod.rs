@@ -2,6 +2,7 @@
 //! pass with LoRA adapters.
 
 mod base;
+mod base_gguf;
 mod config;
 mod generate;
 mod quantize;
@@ -9,6 +10,7 @@ pub mod synthetic;
 mod transformer;
 
 pub use base::{BaseModel, Block, ModelError, config_from_gguf};
+pub use base_gguf::{BASE_QUANT_KEY, quantized_base_gguf};
 pub use config::{Architecture, LoraTarget, ModelConfig};
 pub use generate::{Sampling, generate};
 pub use quantize::BaseQuant;
