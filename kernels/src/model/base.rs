@@ -2,10 +2,10 @@
 
 use super::{
     config::{Architecture, LoraTarget, ModelConfig},
-    quantize::BaseQuant,
+    quantize::{BaseQuant, int8_from_q8_0},
 };
 use crate::{
-    io::gguf::{Gguf, GgufError},
+    io::gguf::{GgmlType, Gguf, GgufError},
     ops::{Activation, Attention, FrozenLinear, Glu, LinearError, RmsNorm, Rope, Rows},
 };
 use thiserror::Error;
@@ -82,7 +82,8 @@ pub struct BaseModel {
     pub config: ModelConfig,
     /// How the block projections were quantized.
     pub quant: BaseQuant,
-    /// Token embeddings, int8 per row (also the LM head when tied).
+    /// Token embeddings, int8 per row or in Q8_0 blocks ([`BaseQuant::for_embedding`]); also the LM head when
+    /// tied.
     pub embedding: FrozenLinear,
     /// Blocks.
     pub blocks: Vec<Block>,
@@ -142,13 +143,28 @@ impl BaseModel {
                       rows: usize,
                       cols: usize|
          -> Result<FrozenLinear, ModelError> {
+            if q == BaseQuant::Int8Q8_0 && gguf.tensor(&name)?.ty == GgmlType::Q8_0 {
+                // Q8_0 as stored: no dequantize and requantize.
+                let info = gguf.tensor(&name)?;
+                let want = vec![cols as u64, rows as u64];
+                if info.shape != want {
+                    return Err(ModelError::Shape {
+                        name,
+                        got: info.shape.clone(),
+                        want,
+                    });
+                }
+                let blocks = gguf.q8_0_blocks(&name)?;
+                return int8_from_q8_0(rows, cols, &blocks)
+                    .map_err(|source| ModelError::Weight { name, source });
+            }
             let w = dense(&name, rows, cols)?;
             q.apply(rows, cols, &w)
                 .map_err(|source| ModelError::Weight { name, source })
         };
         let embedding = linear(
             "token_embd.weight".into(),
-            BaseQuant::Int8PerRow,
+            quant.for_embedding(),
             config.vocab_size,
             d,
         )?;
@@ -157,7 +173,7 @@ impl BaseModel {
         } else {
             Some(linear(
                 "output.weight".into(),
-                BaseQuant::Int8PerRow,
+                quant.for_embedding(),
                 config.vocab_size,
                 d,
             )?)

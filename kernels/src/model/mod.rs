@@ -11,5 +11,5 @@ mod transformer;
 pub use base::{BaseModel, Block, ModelError, config_from_gguf};
 pub use config::{Architecture, LoraTarget, ModelConfig};
 pub use generate::{Sampling, generate};
-pub use quantize::BaseQuant;
+pub use quantize::{BaseQuant, int8_from_q8_0};
 pub use transformer::{Adapters, BatchGradients, HEAD_CHUNK, Transformer};

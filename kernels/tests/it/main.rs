@@ -1,4 +1,5 @@
 //! Integration tests of tern-kernels.
+mod base_quant;
 mod cache;
 mod cpu_matmul;
 mod data;
