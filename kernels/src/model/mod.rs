@@ -4,6 +4,7 @@
 mod base;
 mod config;
 mod generate;
+mod hf;
 mod quantize;
 pub mod synthetic;
 mod transformer;
@@ -11,5 +12,6 @@ mod transformer;
 pub use base::{BaseModel, Block, ModelError, config_from_gguf};
 pub use config::{Architecture, LoraTarget, ModelConfig};
 pub use generate::{Sampling, generate};
+pub use hf::config_from_hf;
 pub use quantize::{BaseQuant, int8_from_q8_0};
 pub use transformer::{Adapters, BatchGradients, HEAD_CHUNK, Transformer};

@@ -74,11 +74,10 @@ impl BaseQuant {
     ) -> Result<FrozenLinear, LinearError> {
         assert_eq!(w.len(), out_features * in_features, "weight shape");
         let rows = || w.chunks_exact(in_features);
-        let absmean =
-            |r: &[f32]| r.iter().map(|v| f64::from(v.abs())).sum::<f64>() / r.len() as f64;
+        let absmean = ternary_scale;
         match self {
             Self::TernaryPerTensor => {
-                let s = w.iter().map(|v| f64::from(v.abs())).sum::<f64>() / w.len() as f64;
+                let s = ternary_scale(w);
                 let q = ternarize(w, |_| s, in_features);
                 FrozenLinear::ternary(out_features, in_features, &q, &vec![guard(s); out_features])
             }
@@ -213,6 +212,23 @@ pub fn int8_from_q8_0(
     FrozenLinear::int8_grouped(out_features, in_features, Q8_0_BLOCK, &values, &scales)
 }
 
+/// BitNet's absmean scale of a block, `mean|W|` (sequential f64 sum), except for a block that is already ternary:
+/// when every non-zero value has the same magnitude `s` (a BitNet checkpoint stored as floats, llama.cpp's BitNet
+/// GGUF), the scale is `s`, so the block is kept exactly; absmean would shrink it to `s ×` (share of non-zeros).
+fn ternary_scale(block: &[f32]) -> f64 {
+    let mut magnitude = None;
+    for v in block.iter().map(|v| v.abs()).filter(|&a| a != 0.0) {
+        match magnitude {
+            None => magnitude = Some(v),
+            Some(m) if m != v => {
+                return block.iter().map(|v| f64::from(v.abs())).sum::<f64>() / block.len() as f64;
+            }
+            Some(_) => {}
+        }
+    }
+    magnitude.map_or(0.0, f64::from)
+}
+
 /// An all-zero row has scale 0; any positive scale represents it (its values are all 0).
 fn guard(s: f64) -> f64 {
     if s > 0.0 { s } else { 1.0 }
@@ -237,6 +253,28 @@ fn ternary_code(v: f32, s: f64) -> i8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_already_ternary_tensor_keeps_its_scale() {
+        let s = 0.037f32;
+        let w: Vec<f32> = [1, 0, -1, 0, 0, 1, -1, -1, 0, 0, 0, 1]
+            .iter()
+            .map(|&q| f32::from(q as i8) * s)
+            .collect();
+        for quant in [
+            BaseQuant::TernaryPerTensor,
+            BaseQuant::TernaryPerRow,
+            BaseQuant::TernaryPerGroup(2),
+        ] {
+            let got = quant.apply(3, 4, &w).unwrap().to_f64();
+            for (a, &b) in got.iter().zip(&w) {
+                assert!(
+                    (a - f64::from(b)).abs() <= 1e-9 * f64::from(s),
+                    "{quant:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn schemes_give_their_value_sets() {

@@ -136,9 +136,16 @@ pub fn fake_quantize_weight(
     Ok(())
 }
 
-/// Absmean ternarization of one block (BitNet b1.58): `s = mean|w|`, `w = s·clamp(round(w/s), -1, 1)`.
+/// Absmean ternarization of one block (BitNet b1.58): `s = mean|w|`, `w = s·clamp(round(w/s), -1, 1)`. A block
+/// that is already ternary (every non-zero value of one magnitude) is left as it is, as the integer model keeps it.
 fn ternary_absmean(block: &mut [f32]) {
     if block.is_empty() {
+        return;
+    }
+    let first = block.iter().map(|v| v.abs()).find(|&a| a != 0.0);
+    if let Some(m) = first
+        && block.iter().all(|v| v.abs() == 0.0 || v.abs() == m)
+    {
         return;
     }
     // Summed in f64 so the scale does not depend on the block's length through f32 accumulation error.

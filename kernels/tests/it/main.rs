@@ -4,6 +4,7 @@ mod cache;
 mod cpu_matmul;
 mod data;
 mod export;
+mod hf_bitnet;
 mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_mutations;
