@@ -16,7 +16,7 @@ use tern_kernels::{
     io::gguf::Gguf,
     model::{BaseModel, BaseQuant, LoraTarget},
     reference::{
-        self, ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
+        ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
         OptimizerSettings, Precision, ReferenceTrainer,
     },
     rng::Key,
@@ -45,17 +45,15 @@ fn main() {
     let eval_every: u32 = arg("--eval-every", 25);
     let eval_batches: usize = arg("--eval-batches", 4);
     let base_name: String = arg("--base", "int8-row".to_string());
-    let (quant, ref_quant) = match base_name.as_str() {
-        "int8-row" => (BaseQuant::Int8PerRow, reference::BaseQuant::Int8PerRow),
-        "ternary-row" => (
-            BaseQuant::TernaryPerRow,
-            reference::BaseQuant::TernaryPerRow,
+    let quant = match base_name.as_str() {
+        "int8-row" => BaseQuant::Int8PerRow,
+        "int8-q8_0" => BaseQuant::Int8Q8_0,
+        "ternary-row" => BaseQuant::TernaryPerRow,
+        "ternary-group" => BaseQuant::TernaryPerGroup(64),
+        "ternary-tensor" => BaseQuant::TernaryPerTensor,
+        other => panic!(
+            "--base {other}: use int8-row, int8-q8_0, ternary-row, ternary-group or ternary-tensor"
         ),
-        "ternary-tensor" => (
-            BaseQuant::TernaryPerTensor,
-            reference::BaseQuant::TernaryPerTensor,
-        ),
-        other => panic!("--base {other}: use int8-row, ternary-row or ternary-tensor"),
     };
 
     let cache = std::env::var_os("TERN_CACHE_DIR")
@@ -98,7 +96,7 @@ fn main() {
         &base.config,
         &BaseWeights::from_gguf(&gguf).expect("reference weights"),
         Numerics {
-            base: ref_quant,
+            base: Some(quant),
             activations: ActivationQuant::Int8PerToken,
             precision: Precision::F32,
         },

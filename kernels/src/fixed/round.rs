@@ -46,6 +46,19 @@ pub fn shift(x: i64, s: i32) -> i64 {
     }
 }
 
+/// [`shr`] on 128-bit values (`s ≤ 126`): for exact products of a wide accumulator and a 31-bit multiplier that
+/// are rounded before they are summed. A 32-bit backend computes it on four words, as [`shr`] on two.
+#[inline]
+pub fn shr_i128(x: i128, s: u32) -> i128 {
+    if s == 0 {
+        return x;
+    }
+    let floor = x >> s;
+    let rem = x & ((1i128 << s) - 1);
+    let half = 1i128 << (s - 1);
+    floor + i128::from(rem + (floor & 1) > half)
+}
+
 /// Clamps to the symmetric int8 range `[-127, 127]`: int8 mantissas never take -128, so negation and the
 /// `u8 = w + 1` SIMD tricks stay exact.
 #[inline]
@@ -107,6 +120,12 @@ mod tests {
             assert_eq!(shr(x, 64 + s), 0);
             assert_eq!(shr(x, 63), reference(x, 63), "{x} >> 63");
             assert_eq!(shr(x, s), reference(x, s), "{x} >> {s}");
+            assert_eq!(shr_i128(i128::from(x), s), i128::from(reference(x, s)));
+            assert_eq!(
+                shr_i128(i128::from(x) << 40, s + 40),
+                i128::from(reference(x, s)),
+                "a wide value rounds as its narrow twin"
+            );
             let x32 = key.word(i, 3, 0) as i32;
             let s32 = key.below(32, i, 4, 0);
             assert_eq!(

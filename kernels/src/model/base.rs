@@ -2,10 +2,13 @@
 
 use super::{
     config::{Architecture, LoraTarget, ModelConfig},
-    quantize::BaseQuant,
+    quantize::{BaseQuant, int8_from_q8_0},
 };
 use crate::{
-    io::gguf::{Gguf, GgufError},
+    io::{
+        gguf::{BlockQ8_0, GgmlType, Gguf, GgufError},
+        safetensors::SafetensorsError,
+    },
     ops::{Activation, Attention, FrozenLinear, Glu, LinearError, RmsNorm, Rope, Rows},
 };
 use thiserror::Error;
@@ -16,6 +19,12 @@ pub enum ModelError {
     /// Reading the GGUF failed.
     #[error(transparent)]
     Gguf(#[from] GgufError),
+    /// Reading a safetensors checkpoint failed.
+    #[error(transparent)]
+    Safetensors(#[from] SafetensorsError),
+    /// A Hugging Face `config.json` that does not describe a model Tern can load.
+    #[error("config.json: {0}")]
+    Config(String),
     /// The architecture is not one Tern trains.
     #[error(
         "model architecture `{0}` is not supported: Tern trains the llama family and BitNet b1.58"
@@ -82,7 +91,8 @@ pub struct BaseModel {
     pub config: ModelConfig,
     /// How the block projections were quantized.
     pub quant: BaseQuant,
-    /// Token embeddings, int8 per row (also the LM head when tied).
+    /// Token embeddings, int8 per row or in Q8_0 blocks ([`BaseQuant::for_embedding`]); also the LM head when
+    /// tied.
     pub embedding: FrozenLinear,
     /// Blocks.
     pub blocks: Vec<Block>,
@@ -98,6 +108,73 @@ pub struct BaseModel {
     pub glu: Glu,
 }
 
+/// A weight as a model file holds it, before it becomes integer.
+pub(super) enum Weight {
+    /// Float values (stored as floats or dequantized), row-major `rows × cols`.
+    Float(Vec<f32>),
+    /// GGUF Q8_0 blocks in row order, to be used as stored.
+    Q8_0(Vec<BlockQ8_0>),
+    /// Ternary values, row-major, with one real scale for the whole tensor (BitNet's packed checkpoints).
+    Ternary {
+        /// Values in {-1, 0, 1}.
+        values: Vec<i8>,
+        /// The real weight is `value · scale`.
+        scale: f64,
+    },
+}
+
+/// Where [`BaseModel::assemble`] reads tensors: by GGUF name, in Tern's layout (Q/K rows in GGUF's order, for
+/// RoPE on adjacent pairs), checked against the shape the configuration implies.
+pub(super) trait WeightSource {
+    /// The `rows × cols` matrix `name`; `q8_0` asks for stored Q8_0 blocks where the file has them.
+    fn matrix(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        q8_0: bool,
+    ) -> Result<Weight, ModelError>;
+    /// The vector `name` of `width` values (a norm's scales).
+    fn vector(&self, name: &str, width: usize) -> Result<Vec<f32>, ModelError>;
+}
+
+impl WeightSource for Gguf {
+    fn matrix(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        q8_0: bool,
+    ) -> Result<Weight, ModelError> {
+        let info = self.tensor(name)?;
+        let want = vec![cols as u64, rows as u64];
+        if info.shape != want {
+            return Err(ModelError::Shape {
+                name: name.into(),
+                got: info.shape.clone(),
+                want,
+            });
+        }
+        if q8_0 && info.ty == GgmlType::Q8_0 {
+            // Q8_0 as stored: no dequantize and requantize.
+            return Ok(Weight::Q8_0(self.q8_0_blocks(name)?));
+        }
+        Ok(Weight::Float(self.dequantize(name)?))
+    }
+
+    fn vector(&self, name: &str, width: usize) -> Result<Vec<f32>, ModelError> {
+        let info = self.tensor(name)?;
+        if info.shape != [width as u64] {
+            return Err(ModelError::Shape {
+                name: name.into(),
+                got: info.shape.clone(),
+                want: vec![width as u64],
+            });
+        }
+        Ok(self.dequantize(name)?)
+    }
+}
+
 impl BaseModel {
     /// Loads and quantizes a GGUF model; RoPE tables cover `max_positions` tokens.
     pub fn from_gguf(
@@ -105,7 +182,18 @@ impl BaseModel {
         quant: BaseQuant,
         max_positions: usize,
     ) -> Result<Self, ModelError> {
-        let config = config_from_gguf(gguf)?;
+        Self::assemble(config_from_gguf(gguf)?, quant, max_positions, gguf)
+    }
+
+    /// Builds the integer model of `config` from the tensors of `src`: the blocks' projections quantized by
+    /// `quant` (ternary tensors are kept as they are), the embedding and a separate head by
+    /// [`BaseQuant::for_embedding`].
+    pub(super) fn assemble(
+        config: ModelConfig,
+        quant: BaseQuant,
+        max_positions: usize,
+        src: &dyn WeightSource,
+    ) -> Result<Self, ModelError> {
         if max_positions > config.context_length.max(1) * 4 {
             return Err(ModelError::Metadata {
                 key: "sequence length".into(),
@@ -114,41 +202,26 @@ impl BaseModel {
             });
         }
         let d = config.d_model;
-        let dense = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, ModelError> {
-            let info = gguf.tensor(name)?;
-            let want = vec![cols as u64, rows as u64];
-            if info.shape != want {
-                return Err(ModelError::Shape {
-                    name: name.into(),
-                    got: info.shape.clone(),
-                    want,
-                });
-            }
-            Ok(gguf.dequantize(name)?)
-        };
         let norm = |name: &str, width: usize| -> Result<RmsNorm, ModelError> {
-            let info = gguf.tensor(name)?;
-            if info.shape != [width as u64] {
-                return Err(ModelError::Shape {
-                    name: name.into(),
-                    got: info.shape.clone(),
-                    want: vec![width as u64],
-                });
-            }
-            Ok(RmsNorm::new(&gguf.dequantize(name)?, config.rms_eps))
+            Ok(RmsNorm::new(&src.vector(name, width)?, config.rms_eps))
         };
         let linear = |name: String,
                       q: BaseQuant,
                       rows: usize,
                       cols: usize|
          -> Result<FrozenLinear, ModelError> {
-            let w = dense(&name, rows, cols)?;
-            q.apply(rows, cols, &w)
-                .map_err(|source| ModelError::Weight { name, source })
+            let made = match src.matrix(&name, rows, cols, q == BaseQuant::Int8Q8_0)? {
+                Weight::Float(w) => q.apply(rows, cols, &w),
+                Weight::Q8_0(blocks) => int8_from_q8_0(rows, cols, &blocks),
+                Weight::Ternary { values, scale } => {
+                    FrozenLinear::ternary(rows, cols, &values, &vec![scale; rows])
+                }
+            };
+            made.map_err(|source| ModelError::Weight { name, source })
         };
         let embedding = linear(
             "token_embd.weight".into(),
-            BaseQuant::Int8PerRow,
+            quant.for_embedding(),
             config.vocab_size,
             d,
         )?;
@@ -157,7 +230,7 @@ impl BaseModel {
         } else {
             Some(linear(
                 "output.weight".into(),
-                BaseQuant::Int8PerRow,
+                quant.for_embedding(),
                 config.vocab_size,
                 d,
             )?)

@@ -27,6 +27,16 @@ pub fn tiny_config(architecture: Architecture) -> ModelConfig {
 /// A GGUF file (bytes) with the shapes of `config` and seeded random F32 weights: projections uniform in
 /// `±1/sqrt(in)`, embeddings in `±1`, norm scales in `[0.8, 1.2]`.
 pub fn random_gguf(config: &ModelConfig, key: Key) -> Result<Vec<u8>, GgufError> {
+    random_gguf_as(config, key, GgmlType::F32)
+}
+
+/// As [`random_gguf`], with the token embedding and the projections stored as `matrices` (e.g. Q8_0, as
+/// llama.cpp's files hold them; the widths must be whole blocks of that type). Norms stay F32.
+pub fn random_gguf_as(
+    config: &ModelConfig,
+    key: Key,
+    matrices: GgmlType,
+) -> Result<Vec<u8>, GgufError> {
     let arch = match config.architecture {
         Architecture::Llama => "llama",
         Architecture::Bitnet => "bitnet",
@@ -65,7 +75,7 @@ pub fn random_gguf(config: &ModelConfig, key: Key) -> Result<Vec<u8>, GgufError>
     w.tensor_f32(
         "token_embd.weight",
         &[d as u64, config.vocab_size as u64],
-        GgmlType::F32,
+        matrices,
         &embd,
     )?;
     for l in 0..config.n_layers {
@@ -101,7 +111,7 @@ pub fn random_gguf(config: &ModelConfig, key: Key) -> Result<Vec<u8>, GgufError>
             w.tensor_f32(
                 format!("blk.{l}.{}.weight", t.gguf_name()),
                 &[cols as u64, rows as u64],
-                GgmlType::F32,
+                matrices,
                 &values,
             )?;
         }

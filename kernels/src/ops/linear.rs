@@ -6,6 +6,9 @@
 //! shift from the row's absolute maximum, `lo` from the exact remainder), `acc = digits · qᵀ` runs on the CPU kernels
 //! (exact i32, combined exactly in i64), and `y[t][c] = acc[t][c] · m_c` carries the exponent `e_t + shift_t − S`.
 //! Backward: `u[t][c] = dy[t][c] · m_c` is split the same way and multiplied by the transposed weights.
+//!
+//! Scales that also change along the input (per column group: finer ternary scales, Q8_0 blocks) are the
+//! [`grouped`] variant, built by [`FrozenLinear::ternary_grouped`] and [`FrozenLinear::int8_grouped`].
 
 use super::rows::Rows;
 use crate::{
@@ -14,6 +17,8 @@ use crate::{
     tensor::{Int8Matrix, TensorError, TernaryMatrix},
 };
 use thiserror::Error;
+
+mod grouped;
 
 /// A weight that cannot become a frozen projection.
 #[derive(Debug, Error)]
@@ -31,13 +36,24 @@ pub enum LinearError {
     /// Packing failed.
     #[error(transparent)]
     Tensor(#[from] TensorError),
+    /// Column groups that do not fit the weight.
+    #[error("{0}")]
+    Group(String),
 }
 
 /// The packed integer weights, with a transposed copy for the backward pass.
 #[derive(Debug, Clone)]
 enum Packed {
-    Ternary { w: TernaryMatrix, wt: TernaryMatrix },
-    Int8 { w: Int8Matrix, wt: Int8Matrix },
+    Ternary {
+        w: TernaryMatrix,
+        wt: TernaryMatrix,
+    },
+    Int8 {
+        w: Int8Matrix,
+        wt: Int8Matrix,
+    },
+    /// One scale per row and column group ([`grouped`]).
+    Grouped(Box<grouped::Grouped>),
 }
 
 /// A frozen projection from `in_features` to `out_features`.
@@ -85,25 +101,7 @@ impl FrozenLinear {
         scales: &[f64],
     ) -> Result<Self, LinearError> {
         assert_eq!(scales.len(), out_features, "one scale per output row");
-        if let Some((row, &scale)) = scales
-            .iter()
-            .enumerate()
-            .find(|(_, s)| !(s.is_finite() && **s > 0.0))
-        {
-            return Err(LinearError::BadScale { row, scale });
-        }
-        let max = scales.iter().cloned().fold(0.0f64, f64::max);
-        // S such that the largest scale has a 31-bit multiplier: max · 2^S ∈ [2^30, 2^31).
-        let (_, e) = libm::frexp(max);
-        let shift = (31 - e).clamp(0, 62) as u32;
-        let row_mult = scales
-            .iter()
-            .map(|&s| {
-                (s * libm::exp2(f64::from(shift)))
-                    .round_ties_even()
-                    .clamp(1.0, f64::from(u32::MAX >> 1)) as u32
-            })
-            .collect();
+        let (row_mult, shift) = multipliers(scales, 1)?;
         Ok(Self {
             packed,
             row_mult,
@@ -130,6 +128,9 @@ impl FrozenLinear {
     /// above the f32 reference's with one digit and 3.72% above with two.
     pub fn forward(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
         assert_eq!(x.cols, self.in_features, "FrozenLinear: input width");
+        if let Packed::Grouped(g) = &self.packed {
+            return g.forward(cpu, x);
+        }
         let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
         let (acc, shifts) = self.product(cpu, u, self.in_features, false)?;
         let n = self.out_features;
@@ -154,6 +155,9 @@ impl FrozenLinear {
     /// ones that still matter in sum (the LM head's softmax tail over 49k tokens).
     pub fn backward(&self, cpu: &Cpu, dy: &Rows) -> Result<Rows, CpuError> {
         assert_eq!(dy.cols, self.out_features, "FrozenLinear: gradient width");
+        if let Packed::Grouped(g) = &self.packed {
+            return g.backward(cpu, dy);
+        }
         let n = self.out_features;
         let scaled: Vec<i64> = dy
             .mant
@@ -260,11 +264,15 @@ impl FrozenLinear {
             (Packed::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
             (Packed::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
             (Packed::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
+            (Packed::Grouped(_), _) => unreachable!("grouped weights multiply per group"),
         }
     }
 
     /// The weight rows for `indices` as [`Rows`] (an embedding lookup): row `r` is `q[r] · m_r · 2^-S`.
     pub fn rows_of(&self, indices: &[u32]) -> Rows {
+        if let Packed::Grouped(g) = &self.packed {
+            return g.rows_of(indices);
+        }
         let mut wide = Vec::with_capacity(indices.len() * self.in_features);
         for &i in indices {
             let i = i as usize;
@@ -278,6 +286,7 @@ impl FrozenLinear {
                 let q = match &self.packed {
                     Packed::Ternary { w, .. } => w.get(i, c),
                     Packed::Int8 { w, .. } => w.get(i, c),
+                    Packed::Grouped(_) => None,
                 };
                 i64::from(q.expect("in range")) * m
             }));
@@ -294,6 +303,7 @@ impl FrozenLinear {
         let values = match &self.packed {
             Packed::Ternary { w, .. } => w.to_values(),
             Packed::Int8 { w, .. } => w.to_values(),
+            Packed::Grouped(g) => return g.to_f64(),
         };
         let unit = libm::exp2(-f64::from(self.shift));
         values
@@ -302,6 +312,34 @@ impl FrozenLinear {
             .flat_map(|(row, &m)| row.iter().map(move |&q| f64::from(q) * f64::from(m) * unit))
             .collect()
     }
+}
+
+/// 31-bit multipliers `m` sharing one shift `S` for positive scales (`scale ≈ m · 2^-S`), the largest scale's
+/// multiplier in `[2^30, 2^31)`; `per_row` scales belong to each output row (for [`LinearError::BadScale`]).
+fn multipliers(scales: &[f64], per_row: usize) -> Result<(Vec<u32>, u32), LinearError> {
+    if let Some((i, &scale)) = scales
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(s.is_finite() && **s > 0.0))
+    {
+        return Err(LinearError::BadScale {
+            row: i / per_row.max(1),
+            scale,
+        });
+    }
+    let max = scales.iter().cloned().fold(0.0f64, f64::max);
+    // S such that the largest scale has a 31-bit multiplier: max · 2^S ∈ [2^30, 2^31).
+    let (_, e) = libm::frexp(max);
+    let shift = (31 - e).clamp(0, 62) as u32;
+    let mult = scales
+        .iter()
+        .map(|&s| {
+            (s * libm::exp2(f64::from(shift)))
+                .round_ties_even()
+                .clamp(1.0, f64::from(u32::MAX >> 1)) as u32
+        })
+        .collect();
+    Ok((mult, shift))
 }
 
 /// Quantizes each row (of `cols` values) to int8 by block floating point; returns the values and each row's shift.

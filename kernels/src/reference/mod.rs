@@ -45,6 +45,6 @@ pub use error::ReferenceError;
 pub use lora::{LoraMatrix, LoraParam, LoraSettings, uniform_a_init};
 pub use model::{Numerics, Precision};
 pub use optimizer::OptimizerSettings;
-pub use quantize::{ActivationQuant, BaseQuant};
+pub use quantize::ActivationQuant;
 pub use trainer::ReferenceTrainer;
 pub use weights::{BaseTensor, BaseWeights, expected_tensors};

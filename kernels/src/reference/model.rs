@@ -8,29 +8,41 @@ use super::error::ReferenceError;
 use super::frozen_linear::FrozenLinear;
 use super::head_loss::HeadCrossEntropy;
 use super::lora::Lora;
-use super::quantize::{ActivationQuant, BaseQuant, fake_quantize_weight};
+use super::quantize::{ActivationQuant, fake_quantize_weight};
 use super::rope::{apply_rope, rope_tables};
 use super::weights::BaseWeights;
+use crate::model::BaseQuant;
 
 /// How the reference represents numbers: base weight quantization, activation quantization, float width.
 ///
 /// The default (absmean ternary per tensor, int8 activations per token, f32) mirrors the integer trainer's own
 /// representation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Numerics {
-    /// Fake quantization of the blocks' linear weights, applied once at load.
-    pub base: BaseQuant,
+    /// Fake quantization of the blocks' linear weights, applied once at load, with the integer model's scheme;
+    /// `None` keeps the f32 weights (a reference-only choice: the integer trainer always quantizes).
+    pub base: Option<BaseQuant>,
     /// Fake quantization of the activations entering the blocks' linear layers.
     pub activations: ActivationQuant,
     /// Float width of every tensor.
     pub precision: Precision,
 }
 
+impl Default for Numerics {
+    fn default() -> Self {
+        Self {
+            base: Some(BaseQuant::TernaryPerTensor),
+            activations: ActivationQuant::default(),
+            precision: Precision::default(),
+        }
+    }
+}
+
 impl Numerics {
     /// Plain floats everywhere: no weight or activation quantization, f32.
     pub fn float() -> Self {
         Self {
-            base: BaseQuant::None,
+            base: None,
             activations: ActivationQuant::None,
             precision: Precision::F32,
         }
@@ -83,37 +95,31 @@ impl Transformer {
     ) -> Result<Self, ReferenceError> {
         check_config(config)?;
         let dtype = numerics.precision.dtype();
-        let load =
-            |name: &str, shape: &[usize], quant: BaseQuant| -> Result<Tensor, ReferenceError> {
-                let tensor = weights.require(config, name, shape)?;
-                let mut data = tensor.data.clone();
-                if shape.len() == 2 {
-                    fake_quantize_weight(&mut data, shape[0], shape[1], quant).map_err(|e| {
-                        ReferenceError::InvalidSettings(format!("quantizing `{name}`: {e}"))
-                    })?;
-                }
-                Ok(Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?)
-            };
+        let load = |name: &str,
+                    shape: &[usize],
+                    quant: Option<BaseQuant>|
+         -> Result<Tensor, ReferenceError> {
+            let tensor = weights.require(config, name, shape)?;
+            let mut data = tensor.data.clone();
+            if let (2, Some(quant)) = (shape.len(), quant) {
+                fake_quantize_weight(&mut data, shape[0], shape[1], quant).map_err(|e| {
+                    ReferenceError::InvalidSettings(format!("quantizing `{name}`: {e}"))
+                })?;
+            }
+            Ok(Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?)
+        };
         let d = config.d_model;
-        let embedding = load(
-            "token_embd.weight",
-            &[config.vocab_size, d],
-            BaseQuant::None,
-        )?;
+        let embedding = load("token_embd.weight", &[config.vocab_size, d], None)?;
         // A separate `output.weight`, when the file has one, wins over tying.
         let head = if weights.get("output.weight").is_some() || !config.tied_embeddings {
-            load("output.weight", &[config.vocab_size, d], BaseQuant::None)?
+            load("output.weight", &[config.vocab_size, d], None)?
         } else {
             embedding.clone()
         };
         let mut blocks = Vec::with_capacity(config.n_layers);
         for layer in 0..config.n_layers {
             let norm = |stem: &str, width: usize| {
-                load(
-                    &format!("blk.{layer}.{stem}.weight"),
-                    &[width],
-                    BaseQuant::None,
-                )
+                load(&format!("blk.{layer}.{stem}.weight"), &[width], None)
             };
             let sub_norms = match config.architecture {
                 Architecture::Llama => None,
@@ -140,7 +146,7 @@ impl Transformer {
                 linears,
             });
         }
-        let output_norm = load("output_norm.weight", &[d], BaseQuant::None)?;
+        let output_norm = load("output_norm.weight", &[d], None)?;
         Ok(Self {
             config: config.clone(),
             numerics,

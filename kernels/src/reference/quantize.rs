@@ -2,8 +2,9 @@
 //!
 //! What is quantized where (everything else is plain f32 or f64):
 //! - **Base linear weights of the blocks** (`attn_q`, `attn_k`, `attn_v`, `attn_output`, `ffn_gate`, `ffn_up`,
-//!   `ffn_down`): once, at load, by [`fake_quantize_weight`] with the chosen [`BaseQuant`]. The token embedding,
-//!   the LM head (tied embedding or `output.weight`) and all norm weights stay unquantized.
+//!   `ffn_down`): once, at load, by [`fake_quantize_weight`] with the chosen [`BaseQuant`] (the integer model's
+//!   scheme, the one enum both trainers share), or not at all ([`Numerics::base`](super::Numerics) `None`). The
+//!   token embedding, the LM head (tied embedding or `output.weight`) and all norm weights stay unquantized.
 //! - **Activations entering a base linear layer of a block**: per token (one scale per row of the input), int8
 //!   absmax with [`fake_quantize_int8_rows`] when [`ActivationQuant::Int8PerToken`] is chosen. The gradient passes
 //!   straight through (the straight-through estimator `x + (q(x) − x).detach()`: the backward pass treats the
@@ -11,24 +12,11 @@
 //!   input is not quantized.
 //! - LoRA A and B, their gradients and the optimizer state are unquantized.
 //!
-//! Rounding is half to even everywhere (`round_ties_even`), the rule the integer trainer uses.
+//! Rounding is half to even everywhere (`round_ties_even`), the rule the integer trainer uses, except
+//! [`BaseQuant::Int8Q8_0`], which is ggml's Q8_0 encoding (half away from zero) as the integer model's is.
 
-/// How the frozen base's linear weights are quantized at load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BaseQuant {
-    /// Keep the f32 weights.
-    None,
-    /// BitNet b1.58's absmean rule with one scale per tensor: `s = mean|W|`, `W_q = s·clamp(round(W/s), -1, 1)`.
-    #[default]
-    TernaryPerTensor,
-    /// Absmean ternary with one scale per row (output feature).
-    TernaryPerRow,
-    /// Absmean ternary with one scale per group of this many consecutive input values within a row (the last group
-    /// of a row is shorter when the row width is not a multiple).
-    TernaryPerGroup(usize),
-    /// Symmetric int8 with one scale per row: `s = max|W|/127`, `W_q = s·round(W/s)`.
-    Int8PerRow,
-}
+use crate::io::gguf::{GgmlType, quant};
+pub use crate::model::BaseQuant;
 
 /// How activations entering the base linear layers are quantized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,9 +92,14 @@ pub fn fake_quantize_int8_rows<T: Real>(x: &mut [T], row_len: usize) {
     }
 }
 
-/// Fake-quantizes a row-major `[rows, cols]` weight matrix in place with `scheme`.
+/// Fake-quantizes a row-major `[rows, cols]` weight matrix in place with `scheme`:
+/// - ternary schemes: BitNet's absmean rule per tensor, row or group, `W_q = s·clamp(round(W/s), -1, 1)`;
+/// - [`BaseQuant::Int8PerRow`]: `s = max|W_r|/127`, `W_q = s·round(W/s)`;
+/// - [`BaseQuant::Int8Q8_0`]: an encode and decode through GGUF's Q8_0 (blocks of 32 with an f16 scale), which
+///   leaves weights read from a Q8_0 tensor unchanged, as the integer model keeps them.
 ///
-/// Returns `Err` with a message when the scheme cannot apply (a group size of 0, or `w.len() != rows·cols`).
+/// Returns `Err` with a message when the scheme cannot apply (a group size of 0, a Q8_0 row width that is not a
+/// multiple of 32, or `w.len() != rows·cols`).
 pub fn fake_quantize_weight(
     w: &mut [f32],
     rows: usize,
@@ -120,7 +113,6 @@ pub fn fake_quantize_weight(
         ));
     }
     match scheme {
-        BaseQuant::None => {}
         BaseQuant::TernaryPerTensor => ternary_absmean(w),
         BaseQuant::TernaryPerRow => w.chunks_mut(cols.max(1)).for_each(ternary_absmean),
         BaseQuant::TernaryPerGroup(0) => return Err("ternary group size must be at least 1".into()),
@@ -130,13 +122,30 @@ pub fn fake_quantize_weight(
             }
         }
         BaseQuant::Int8PerRow => fake_quantize_int8_rows(w, cols),
+        BaseQuant::Int8Q8_0 => {
+            let encoded = cols
+                .is_multiple_of(32)
+                .then(|| quant::quantize(GgmlType::Q8_0, w))
+                .flatten()
+                .ok_or_else(|| {
+                    format!("Q8_0 blocks need rows that are a multiple of 32 values, not {cols}")
+                })?;
+            w.copy_from_slice(&quant::dequantize(GgmlType::Q8_0, &encoded));
+        }
     }
     Ok(())
 }
 
-/// Absmean ternarization of one block (BitNet b1.58): `s = mean|w|`, `w = s·clamp(round(w/s), -1, 1)`.
+/// Absmean ternarization of one block (BitNet b1.58): `s = mean|w|`, `w = s·clamp(round(w/s), -1, 1)`. A block
+/// that is already ternary (every non-zero value of one magnitude) is left as it is, as the integer model keeps it.
 fn ternary_absmean(block: &mut [f32]) {
     if block.is_empty() {
+        return;
+    }
+    let first = block.iter().map(|v| v.abs()).find(|&a| a != 0.0);
+    if let Some(m) = first
+        && block.iter().all(|v| v.abs() == 0.0 || v.abs() == m)
+    {
         return;
     }
     // Summed in f64 so the scale does not depend on the block's length through f32 accumulation error.

@@ -81,6 +81,23 @@ impl<'a> Trainer<'a> {
         &self.config
     }
 
+    /// Checks that batches of `shape` stay within the integer ops' bounds and, given a `budget` in bytes, that a
+    /// step's estimated memory fits it ([`super::bounds`]); returns the estimate.
+    pub fn check_spec(
+        &self,
+        shape: super::bounds::StepShape,
+        budget: Option<u64>,
+    ) -> Result<super::bounds::MemoryEstimate, super::bounds::SpecError> {
+        super::bounds::check_spec(
+            &self.base.config,
+            self.base.quant,
+            &self.config,
+            shape,
+            self.base.rope_positions(),
+            budget,
+        )
+    }
+
     /// `S_0` for this job (LoRA `A` drawn from `init`).
     pub fn initial_state(&self, init: Key) -> TrainState {
         TrainState::init(

@@ -1,8 +1,10 @@
 //! Integration tests of tern-kernels.
+mod base_quant;
 mod cache;
 mod cpu_matmul;
 mod data;
 mod export;
+mod hf_bitnet;
 mod io_gguf;
 mod io_gguf_roundtrip;
 mod io_mutations;

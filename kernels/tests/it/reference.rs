@@ -1,10 +1,10 @@
 //! The f32 reference trainer: autograd against finite differences, training progress, input validation.
 #![cfg(feature = "reference")]
 
-use tern_kernels::model::{Architecture, LoraTarget, ModelConfig};
+use tern_kernels::model::{Architecture, BaseQuant, LoraTarget, ModelConfig};
 use tern_kernels::reference::{
-    ActivationQuant, BaseQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, LrSchedule,
-    Numerics, OptimizerSettings, Precision, ReferenceError, ReferenceTrainer, uniform_a_init,
+    ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, LrSchedule, Numerics,
+    OptimizerSettings, Precision, ReferenceError, ReferenceTrainer, uniform_a_init,
 };
 use tern_kernels::rng::Key;
 
@@ -63,7 +63,7 @@ fn trainer(
 fn check_gradients_against_finite_differences(architecture: Architecture) {
     let config = tiny(architecture);
     let numerics = Numerics {
-        base: BaseQuant::None,
+        base: None,
         activations: ActivationQuant::None,
         precision: Precision::F64,
     };
@@ -200,11 +200,12 @@ fn every_base_quantization_loads_and_gives_a_finite_loss() {
     let (tokens, mask) = random_batch(&config, Key(15), 2, 8);
     let mut losses = Vec::new();
     for base in [
-        BaseQuant::None,
-        BaseQuant::TernaryPerTensor,
-        BaseQuant::TernaryPerRow,
-        BaseQuant::TernaryPerGroup(16),
-        BaseQuant::Int8PerRow,
+        None,
+        Some(BaseQuant::TernaryPerTensor),
+        Some(BaseQuant::TernaryPerRow),
+        Some(BaseQuant::TernaryPerGroup(16)),
+        Some(BaseQuant::Int8PerRow),
+        Some(BaseQuant::Int8Q8_0),
     ] {
         let numerics = Numerics {
             base,

@@ -3,10 +3,10 @@
 
 use crate::cache::{SMOLLM2, cached};
 use tern_kernels::io::gguf::Gguf;
-use tern_kernels::model::{LoraTarget, ModelConfig};
+use tern_kernels::model::{BaseQuant, LoraTarget, ModelConfig};
 use tern_kernels::reference::{
-    ActivationQuant, BaseQuant, BaseWeights, LoraSettings, Numerics, OptimizerSettings,
-    ReferenceTrainer, uniform_a_init,
+    ActivationQuant, BaseWeights, LoraSettings, Numerics, OptimizerSettings, ReferenceTrainer,
+    uniform_a_init,
 };
 use tern_kernels::rng::Key;
 use tern_kernels::tokenizer::{Encode, Tokenizer};
@@ -38,7 +38,7 @@ fn smollm2_models_shakespeare() {
         alpha: 16.0,
         targets: vec![LoraTarget::Q, LoraTarget::V],
     };
-    let loss = |base: BaseQuant, activations: ActivationQuant| {
+    let loss = |base: Option<BaseQuant>, activations: ActivationQuant| {
         let numerics = Numerics {
             base,
             activations,
@@ -58,20 +58,23 @@ fn smollm2_models_shakespeare() {
         println!("SmolLM2 on Hamlet, base {base:?}, activations {activations:?}: {loss:.3} nats");
         loss
     };
-    let float = loss(BaseQuant::None, ActivationQuant::None);
+    let float = loss(None, ActivationQuant::None);
     // Measured 4.29; chance is ln 49152 ≈ 10.8, and rotating Hugging Face's half-split pairs instead of GGUF's
     // adjacent ones gives 5.5, so this bound also pins the RoPE layout.
     assert!(
         float < 4.8,
         "f32 SmolLM2 should model Shakespeare (measured 4.29 nats), got {float}"
     );
-    let int8 = loss(BaseQuant::Int8PerRow, ActivationQuant::Int8PerToken);
+    let int8 = loss(Some(BaseQuant::Int8PerRow), ActivationQuant::Int8PerToken);
     assert!(
         int8 < float + 0.5,
         "int8 weights and activations cost {float} -> {int8}"
     );
     // Ternarizing a model trained in float destroys it (measured 15.5 nats per tensor, 18.9 per row, 17.9 per
     // group of 64: DESIGN.md §4's point about post-training ternarization).
-    let ternary = loss(BaseQuant::TernaryPerTensor, ActivationQuant::Int8PerToken);
+    let ternary = loss(
+        Some(BaseQuant::TernaryPerTensor),
+        ActivationQuant::Int8PerToken,
+    );
     assert!(ternary.is_finite() && ternary > float, "{ternary}");
 }

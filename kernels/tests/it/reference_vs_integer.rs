@@ -10,7 +10,7 @@ use tern_kernels::{
     model::{Adapters, Architecture, BaseModel, BaseQuant, LoraTarget, Transformer, synthetic},
     ops::exact::Dense,
     reference::{
-        self, ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
+        ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
         OptimizerSettings, Precision, ReferenceTrainer,
     },
     rng::Key,
@@ -80,7 +80,7 @@ fn integer_gradients_match_the_f32_reference() {
         &config,
         &BaseWeights::from_gguf(&gguf).unwrap(),
         Numerics {
-            base: reference::BaseQuant::Int8PerRow,
+            base: Some(BaseQuant::Int8PerRow),
             activations: ActivationQuant::Int8PerToken,
             precision: Precision::F64,
         },
@@ -179,7 +179,7 @@ fn reference_at(
         config,
         &BaseWeights::from_gguf(gguf).unwrap(),
         Numerics {
-            base: reference::BaseQuant::Int8PerRow,
+            base: Some(BaseQuant::Int8PerRow),
             activations,
             precision: Precision::F32,
         },

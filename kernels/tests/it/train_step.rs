@@ -179,3 +179,31 @@ fn generation_is_greedy_argmax_or_a_reproducible_draw() {
     assert_eq!(draw(Key(1)), draw(Key(1)));
     assert_ne!(draw(Key(1)), draw(Key(2)));
 }
+
+#[test]
+fn a_spec_beyond_the_bounds_or_the_budget_is_refused_before_training() {
+    use tern_kernels::train::{SpecError, StepShape};
+    let base = tiny_base(Architecture::Llama, BaseQuant::Int8PerRow);
+    let trainer = Trainer::new(&base, Cpu::new(), config(40), Key(99));
+    let shape = StepShape {
+        batch: 2,
+        seq_len: SEQ,
+    };
+    let estimate = trainer.check_spec(shape, None).unwrap();
+    assert!(estimate.total() > 0);
+    // The tiny model was loaded for 64 positions.
+    let err = trainer
+        .check_spec(
+            StepShape {
+                batch: 2,
+                seq_len: 65,
+            },
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, SpecError::OutOfRange { .. }), "{err}");
+    let err = trainer
+        .check_spec(shape, Some(estimate.total() / 2))
+        .unwrap_err();
+    assert!(matches!(err, SpecError::Memory { .. }), "{err}");
+}

@@ -19,6 +19,24 @@ impl BlockQ8_0 {
     pub fn scale(&self) -> f32 {
         f16_to_f32(self.d)
     }
+
+    /// The blocks of Q8_0 bytes as stored (34 bytes each: the f16 scale, then 32 signed values); a trailing
+    /// partial block is ignored.
+    pub fn parse(bytes: &[u8]) -> Vec<Self> {
+        bytes
+            .chunks_exact(34)
+            .map(|b| {
+                let mut qs = [0i8; 32];
+                for (q, &byte) in qs.iter_mut().zip(&b[2..]) {
+                    *q = byte as i8;
+                }
+                Self {
+                    d: u16::from_le_bytes([b[0], b[1]]),
+                    qs,
+                }
+            })
+            .collect()
+    }
 }
 
 /// One TQ1_0 or TQ2_0 block: 256 ternary values and their shared scale.
@@ -54,20 +72,7 @@ impl Gguf {
                 found: info.ty,
             });
         }
-        Ok(self
-            .tensor_bytes(info)
-            .chunks_exact(34)
-            .map(|b| {
-                let mut qs = [0i8; 32];
-                for (q, &byte) in qs.iter_mut().zip(&b[2..]) {
-                    *q = byte as i8;
-                }
-                BlockQ8_0 {
-                    d: u16::from_le_bytes([b[0], b[1]]),
-                    qs,
-                }
-            })
-            .collect())
+        Ok(BlockQ8_0::parse(self.tensor_bytes(info)))
     }
 
     /// The ternary blocks of a TQ1_0 or TQ2_0 tensor called `name`, in memory order (each row is `shape[0] / 256`

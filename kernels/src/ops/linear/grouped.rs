@@ -1,0 +1,560 @@
+//! A frozen projection with one scale per output row **and** group of input columns: ternary per-group absmean
+//! scales, and int8 with Q8_0's per-block scales.
+//!
+//! The real weight is `W[c][k] = q[c][k] · m[c][g(k)] · 2^-S`: `q` ternary or int8, `g(k)` the column group of `k`
+//! (groups of `group` consecutive columns, the last one shorter when the width is not a multiple), `m` 31-bit
+//! multipliers sharing one shift `S`. A scale that changes along the reduction dimension cannot be applied after a
+//! whole-row product, so each group is its own matmul, and the group results are combined by exact integer rules:
+//!
+//! - **Forward** `y = x · Wᵀ`: each token row of `x` is split into two int8 digits once, exactly as
+//!   [`FrozenLinear`](super::FrozenLinear) does (`x ≈ hi · 2^s1 + lo · 2^s2`). Per group, `a_g = (hi_g · q_gᵀ) ·
+//!   2^(s1−s2) + lo_g · q_gᵀ` (exact, i64), and `y[t][c] = Σ_g round(a_g[t][c] · m[c][g] / 2^R)` at the exponent
+//!   `e_t + s2_t − S + R`. Each term is rounded half to even before the sum (integer addition then makes the sum
+//!   independent of order); `R` is the least shift that keeps the sum in i64 for any input (see [`Grouped::build`]).
+//! - **Backward** `dx = dy · W`: the group's scale multiplies the gradient before the reduction over output rows,
+//!   `u_g[t][c] = dy[t][c] · m[c][g]`, which is split into two int8 digits per token and multiplied by `q_g`. The
+//!   groups own disjoint columns of `dx`; each token's columns are placed at the common exponent `top_t − L`
+//!   (`top_t` the largest group exponent of that token), groups below it rounded half to even, so that every
+//!   value fits in i64; `L` is fixed per layer.
+//!
+//! Everything is integer arithmetic with one rounding rule, so the result does not depend on thread count or SIMD
+//! path. The price is `ceil(in / group)` smaller matmuls instead of one, and the per-term rescaling: about
+//! `1 / group` of the matmul's multiply count.
+
+use super::{FrozenLinear, LinearError, Packed, quantize_rows_i8, quantize_rows_i8_at_least};
+use crate::{
+    cpu::{Cpu, CpuError},
+    fixed::round,
+    ops::rows::Rows,
+    tensor::{Int8Matrix, TernaryMatrix},
+};
+
+/// One column group's weights, with the transposed copy for the backward pass.
+#[derive(Debug, Clone)]
+enum GroupWeights {
+    Ternary { w: TernaryMatrix, wt: TernaryMatrix },
+    Int8 { w: Int8Matrix, wt: Int8Matrix },
+}
+
+/// One column group: columns `start..start + width`.
+#[derive(Debug, Clone)]
+struct Part {
+    start: usize,
+    width: usize,
+    weights: GroupWeights,
+    /// `m[c][g]` for every output row `c`.
+    mult: Vec<u32>,
+}
+
+/// The grouped projection behind [`FrozenLinear::ternary_grouped`] and [`FrozenLinear::int8_grouped`].
+#[derive(Debug, Clone)]
+pub(super) struct Grouped {
+    out_features: usize,
+    in_features: usize,
+    parts: Vec<Part>,
+    /// `S`.
+    shift: u32,
+    /// `R`: the forward pass's per-term rounding shift.
+    sum_shift: u32,
+    /// `L`: how far below the top group exponent the backward pass places its columns.
+    lift: u32,
+}
+
+impl FrozenLinear {
+    /// A ternary projection with one scale per output row and group of `group` consecutive input columns:
+    /// `values` is `out × in` row-major in {-1, 0, 1}, `scales` is `out × ceil(in / group)` row-major.
+    pub fn ternary_grouped(
+        out_features: usize,
+        in_features: usize,
+        group: usize,
+        values: &[i8],
+        scales: &[f64],
+    ) -> Result<Self, LinearError> {
+        Grouped::build(out_features, in_features, group, values, scales, true)
+    }
+
+    /// An int8 projection (values in [-127, 127]) with one scale per output row and group of `group` input
+    /// columns, as [`FrozenLinear::ternary_grouped`]: Q8_0's layout with `group = 32`.
+    pub fn int8_grouped(
+        out_features: usize,
+        in_features: usize,
+        group: usize,
+        values: &[i8],
+        scales: &[f64],
+    ) -> Result<Self, LinearError> {
+        Grouped::build(out_features, in_features, group, values, scales, false)
+    }
+}
+
+impl Grouped {
+    fn build(
+        out_features: usize,
+        in_features: usize,
+        group: usize,
+        values: &[i8],
+        scales: &[f64],
+        ternary: bool,
+    ) -> Result<FrozenLinear, LinearError> {
+        if group == 0 || out_features == 0 || in_features == 0 {
+            return Err(LinearError::Group(format!(
+                "a {out_features} × {in_features} weight cannot have column groups of {group}"
+            )));
+        }
+        let n_groups = in_features.div_ceil(group);
+        if values.len() != out_features * in_features || scales.len() != out_features * n_groups {
+            return Err(LinearError::Group(format!(
+                "a {out_features} × {in_features} weight in groups of {group} needs {} values and {} scales, got {} and {}",
+                out_features * in_features,
+                out_features * n_groups,
+                values.len(),
+                scales.len()
+            )));
+        }
+        let (mult, shift) = super::multipliers(scales, n_groups)?;
+        let mut parts = Vec::with_capacity(n_groups);
+        for g in 0..n_groups {
+            let start = g * group;
+            let width = group.min(in_features - start);
+            let sub: Vec<i8> = values
+                .chunks_exact(in_features)
+                .flat_map(|row| row[start..start + width].iter().copied())
+                .collect();
+            let weights = if ternary {
+                let w = TernaryMatrix::from_values(out_features, width, &sub)?;
+                GroupWeights::Ternary {
+                    wt: w.transpose(),
+                    w,
+                }
+            } else {
+                let w = Int8Matrix::from_values(out_features, width, &sub)?;
+                GroupWeights::Int8 {
+                    wt: w.transpose(),
+                    w,
+                }
+            };
+            parts.push(Part {
+                start,
+                width,
+                weights,
+                mult: (0..out_features).map(|c| mult[c * n_groups + g]).collect(),
+            });
+        }
+        // Bounds. A two-digit row element is `|hi · 2^(s1−s2) + lo| ≤ 2^24` in the forward pass (mantissas have
+        // 23 bits) and `≤ 2^32` in the backward pass (`u < 2^54`, `s2 ≥ s1 − 24`); `|q| ≤ Q` (1 or 127), `m < 2^31`.
+        // Forward: the sum over all groups is below `in · Q · 2^55 / 2^R`, kept under 2^62.
+        // Backward: one group's value is below `out · Q · 2^32`, lifted by at most `L` bits, kept under 2^62.
+        let q_bits = if ternary { 1 } else { 7 };
+        let sum_shift = (bit_length(in_features) + q_bits + 55).saturating_sub(62);
+        let lift = 62u32.saturating_sub(bit_length(out_features) + q_bits + 32);
+        Ok(FrozenLinear {
+            packed: Packed::Grouped(Box::new(Grouped {
+                out_features,
+                in_features,
+                parts,
+                shift,
+                sum_shift,
+                lift,
+            })),
+            row_mult: Vec::new(),
+            shift,
+            out_features,
+            in_features,
+        })
+    }
+
+    pub(super) fn forward(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
+        let (n, k) = (self.out_features, self.in_features);
+        let tokens = x.rows();
+        let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
+        let (hi, s1, lo, s2) = two_digits(u, k);
+        let mut wide = vec![0i64; tokens * n];
+        let mut acc_hi = vec![0i32; tokens * n];
+        let mut acc_lo = vec![0i32; tokens * n];
+        for part in &self.parts {
+            let (hi_g, lo_g) = (part.columns(&hi, k), part.columns(&lo, k));
+            acc_hi.fill(0);
+            acc_lo.fill(0);
+            part.matmul(cpu, &hi_g, &mut acc_hi, false)?;
+            part.matmul(cpu, &lo_g, &mut acc_lo, false)?;
+            for t in 0..tokens {
+                let up = s1[t] - s2[t];
+                let row = t * n..(t + 1) * n;
+                for (((o, &a), &b), &m) in wide[row.clone()]
+                    .iter_mut()
+                    .zip(&acc_hi[row.clone()])
+                    .zip(&acc_lo[row])
+                    .zip(&part.mult)
+                {
+                    let a = (i64::from(a) << up) + i64::from(b);
+                    *o += round::shr_i128(i128::from(a) * i128::from(m), self.sum_shift) as i64;
+                }
+            }
+        }
+        let exps: Vec<i32> = x
+            .exp
+            .iter()
+            .zip(&s2)
+            .map(|(&e, &s)| e + s as i32 - self.shift as i32 + self.sum_shift as i32)
+            .collect();
+        Ok(Rows::from_wide(n, &wide, &exps))
+    }
+
+    pub(super) fn backward(&self, cpu: &Cpu, dy: &Rows) -> Result<Rows, CpuError> {
+        let (n, k) = (self.out_features, self.in_features);
+        let tokens = dy.rows();
+        // Per group: its columns of dx (tokens × width) and each token's exponent.
+        let mut results = Vec::with_capacity(self.parts.len());
+        for part in &self.parts {
+            let u: Vec<i64> = dy
+                .mant
+                .chunks_exact(n)
+                .flat_map(|row| {
+                    row.iter()
+                        .zip(&part.mult)
+                        .map(|(&g, &m)| i64::from(g) * i64::from(m))
+                })
+                .collect();
+            let (hi, s1, lo, s2) = two_digits(u, n);
+            let mut acc_hi = vec![0i32; tokens * part.width];
+            let mut acc_lo = vec![0i32; tokens * part.width];
+            part.matmul(cpu, &hi, &mut acc_hi, true)?;
+            part.matmul(cpu, &lo, &mut acc_lo, true)?;
+            let values: Vec<i64> = acc_hi
+                .chunks_exact(part.width)
+                .zip(acc_lo.chunks_exact(part.width))
+                .zip(s1.iter().zip(&s2))
+                .flat_map(|((a, b), (&s1, &s2))| {
+                    a.iter()
+                        .zip(b)
+                        .map(move |(&a, &b)| (i64::from(a) << (s1 - s2)) + i64::from(b))
+                })
+                .collect();
+            let exps: Vec<i32> = dy
+                .exp
+                .iter()
+                .zip(&s2)
+                .map(|(&e, &s)| e + s as i32 - self.shift as i32)
+                .collect();
+            results.push((values, exps));
+        }
+        let mut wide = vec![0i64; tokens * k];
+        let mut exps = Vec::with_capacity(tokens);
+        for t in 0..tokens {
+            let top = results.iter().map(|(_, e)| e[t]).max().unwrap_or(0);
+            let base = top - self.lift as i32;
+            for (part, (values, e)) in self.parts.iter().zip(&results) {
+                let src = &values[t * part.width..(t + 1) * part.width];
+                let dst = &mut wide[t * k + part.start..t * k + part.start + part.width];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = round::shift(v, e[t] - base);
+                }
+            }
+            exps.push(base);
+        }
+        Ok(Rows::from_wide(k, &wide, &exps))
+    }
+
+    /// The weight rows for `indices` (an embedding lookup): `q[r][c] · m[r][g(c)] · 2^-S`.
+    pub(super) fn rows_of(&self, indices: &[u32]) -> Rows {
+        let mut wide = Vec::with_capacity(indices.len() * self.in_features);
+        for &i in indices {
+            let i = i as usize;
+            assert!(
+                i < self.out_features,
+                "row {i} outside a matrix of {} rows",
+                self.out_features
+            );
+            for part in &self.parts {
+                let m = i64::from(part.mult[i]);
+                wide.extend((0..part.width).map(|c| i64::from(part.get(i, c)) * m));
+            }
+        }
+        Rows::from_wide(
+            self.in_features,
+            &wide,
+            &vec![-(self.shift as i32); indices.len()],
+        )
+    }
+
+    /// The real weight matrix (`out × in`, row-major) as f64.
+    pub(super) fn to_f64(&self) -> Vec<f64> {
+        let unit = libm::exp2(-f64::from(self.shift));
+        let mut out = Vec::with_capacity(self.out_features * self.in_features);
+        for r in 0..self.out_features {
+            for part in &self.parts {
+                let m = f64::from(part.mult[r]) * unit;
+                out.extend((0..part.width).map(|c| f64::from(part.get(r, c)) * m));
+            }
+        }
+        out
+    }
+}
+
+impl Part {
+    /// This group's columns of a `rows × width` row-major matrix, contiguous.
+    fn columns(&self, values: &[i8], width: usize) -> Vec<i8> {
+        values
+            .chunks_exact(width)
+            .flat_map(|row| row[self.start..self.start + self.width].iter().copied())
+            .collect()
+    }
+
+    fn matmul(
+        &self,
+        cpu: &Cpu,
+        u: &[i8],
+        acc: &mut [i32],
+        transposed: bool,
+    ) -> Result<(), CpuError> {
+        match (&self.weights, transposed) {
+            (GroupWeights::Ternary { w, .. }, false) => cpu.matmul_i8_ternary(u, w, acc),
+            (GroupWeights::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
+            (GroupWeights::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
+            (GroupWeights::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
+        }
+    }
+
+    fn get(&self, row: usize, col: usize) -> i8 {
+        match &self.weights {
+            GroupWeights::Ternary { w, .. } => w.get(row, col),
+            GroupWeights::Int8 { w, .. } => w.get(row, col),
+        }
+        .expect("in range")
+    }
+}
+
+/// Splits integer rows of `width` into two int8 digits, the rule of [`FrozenLinear`]'s products:
+/// `u ≈ hi · 2^s1 + lo · 2^s2`, `lo` from the exact remainder with `s1 − s2 ≤ 24`.
+fn two_digits(u: Vec<i64>, width: usize) -> (Vec<i8>, Vec<u32>, Vec<i8>, Vec<u32>) {
+    let (hi, s1) = quantize_rows_i8(&u, width);
+    let mut rest = u;
+    for ((r, h), &s) in rest
+        .chunks_exact_mut(width)
+        .zip(hi.chunks_exact(width))
+        .zip(&s1)
+    {
+        for (v, &q) in r.iter_mut().zip(h) {
+            *v -= i64::from(q) << s;
+        }
+    }
+    let floors: Vec<u32> = s1.iter().map(|&s| s.saturating_sub(24)).collect();
+    let (lo, s2) = quantize_rows_i8_at_least(&rest, width, &floors);
+    (hi, s1, lo, s2)
+}
+
+fn bit_length(n: usize) -> u32 {
+    usize::BITS - n.leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{cpu::SimdLevel, rng::Key};
+
+    fn sample(key: Key, n: usize, scale: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                (f64::from(key.word(i as u32, 0, 0)) / f64::from(u32::MAX) * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    /// A `n × k` layer in groups of `group` with random values and scales spread over two decades.
+    fn layer(n: usize, k: usize, group: usize, ternary: bool) -> FrozenLinear {
+        let key = Key(11);
+        let values: Vec<i8> = (0..n * k)
+            .map(|i| {
+                if ternary {
+                    key.below(3, i as u32, 0, 0) as i8 - 1
+                } else {
+                    (key.below(255, i as u32, 1, 0) as i32 - 127) as i8
+                }
+            })
+            .collect();
+        let scales: Vec<f64> = (0..n * k.div_ceil(group))
+            .map(|i| {
+                1e-3 * (1.0 + 99.0 * f64::from(key.word(i as u32, 2, 0)) / f64::from(u32::MAX))
+            })
+            .collect();
+        if ternary {
+            FrozenLinear::ternary_grouped(n, k, group, &values, &scales).unwrap()
+        } else {
+            FrozenLinear::int8_grouped(n, k, group, &values, &scales).unwrap()
+        }
+    }
+
+    fn rms_error(got: &[f64], want: &[f64], cols: usize) -> f64 {
+        got.chunks(cols)
+            .zip(want.chunks(cols))
+            .map(|(g, w)| {
+                let scale = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let err = g
+                    .iter()
+                    .zip(w)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+                err / scale
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn forward_and_backward_match_f64_with_a_short_last_group() {
+        let cpu = Cpu::new();
+        let (t, k, n) = (5, 100, 24);
+        for ternary in [true, false] {
+            let layer = layer(n, k, 32, ternary);
+            let w = layer.to_f64();
+            let x = Rows::from_f64(k, &sample(Key(5), t * k, 3.0));
+            let dy = Rows::from_f64(n, &sample(Key(6), t * n, 1e-3));
+            let (xf, dyf) = (x.to_f64(), dy.to_f64());
+            let want: Vec<f64> = (0..t * n)
+                .map(|i| {
+                    (0..k)
+                        .map(|j| xf[(i / n) * k + j] * w[(i % n) * k + j])
+                        .sum()
+                })
+                .collect();
+            let err = rms_error(&layer.forward(&cpu, &x).unwrap().to_f64(), &want, n);
+            // Two int8 digits keep about 14 bits of each activation.
+            assert!(
+                err < 1e-3,
+                "forward, ternary {ternary}: relative error {err}"
+            );
+            let want: Vec<f64> = (0..t * k)
+                .map(|i| {
+                    (0..n)
+                        .map(|c| dyf[(i / k) * n + c] * w[c * k + i % k])
+                        .sum()
+                })
+                .collect();
+            let err = rms_error(&layer.backward(&cpu, &dy).unwrap().to_f64(), &want, k);
+            assert!(
+                err < 1e-3,
+                "backward, ternary {ternary}: relative error {err}"
+            );
+            // The embedding lookup gives the same rows as the dense weight, to 23 bits of the row's largest value.
+            let rows = layer.rows_of(&[3, 0]).to_f64();
+            for (j, &r) in [3usize, 0].iter().enumerate() {
+                let row = &w[r * k..(r + 1) * k];
+                let top = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (a, b) in rows[j * k..(j + 1) * k].iter().zip(row) {
+                    assert!((a - b).abs() <= top * 2f64.powi(-22), "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exact_when_inputs_and_scales_are_powers_of_two() {
+        let cpu = Cpu::new();
+        // Two groups of 2 columns: scales 1 and 1/4 on row 0, 1/2 and 2 on row 1.
+        let layer = FrozenLinear::ternary_grouped(
+            2,
+            4,
+            2,
+            &[1, -1, 1, 0, 0, 1, -1, -1],
+            &[1.0, 0.25, 0.5, 2.0],
+        )
+        .unwrap();
+        let x = Rows {
+            cols: 4,
+            mant: vec![8, 4, 12, -16],
+            exp: vec![0],
+        };
+        assert_eq!(layer.forward(&cpu, &x).unwrap().to_f64(), vec![7.0, 10.0]);
+        let dy = Rows {
+            cols: 2,
+            mant: vec![4, 8],
+            exp: vec![0],
+        };
+        // dx[k] = Σ_c dy[c] · W[c][k]: W = [[1, -1, 1/4, 0], [0, 1/2, -2, -2]].
+        assert_eq!(
+            layer.backward(&cpu, &dy).unwrap().to_f64(),
+            vec![4.0, 0.0, -15.0, -16.0]
+        );
+        assert!(matches!(
+            FrozenLinear::ternary_grouped(2, 4, 0, &[0; 8], &[1.0; 4]),
+            Err(LinearError::Group(_))
+        ));
+        assert!(matches!(
+            FrozenLinear::int8_grouped(2, 4, 2, &[0; 8], &[1.0; 3]),
+            Err(LinearError::Group(_))
+        ));
+    }
+
+    #[test]
+    fn results_do_not_depend_on_threads_or_simd_path() {
+        let (t, k, n) = (19, 200, 48);
+        let x = Rows::from_f64(k, &sample(Key(7), t * k, 1.0));
+        let dy = Rows::from_f64(n, &sample(Key(8), t * n, 1.0));
+        for ternary in [true, false] {
+            let layer = layer(n, k, 64, ternary);
+            let mut seen = None;
+            for level in SimdLevel::available() {
+                for threads in [1, 2, 3] {
+                    let cpu = Cpu::new()
+                        .with_threads(threads)
+                        .unwrap()
+                        .with_simd(level)
+                        .unwrap();
+                    let got = (
+                        layer.forward(&cpu, &x).unwrap(),
+                        layer.backward(&cpu, &dy).unwrap(),
+                    );
+                    match &seen {
+                        None => seen = Some(got),
+                        Some(first) => assert_eq!(&got, first, "{level:?} × {threads} threads"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_inputs_stay_in_range() {
+        // Largest mantissas of one sign against all-maximal weights: the worst case of the bounds (overflow checks
+        // are on in tests). The two digits of `2^23 − 1` both saturate, which costs about 2^-14 of precision.
+        let cpu = Cpu::new();
+        for (k, n, group, ternary) in [
+            (1536usize, 64usize, 64usize, true),
+            (576, 64, 32, false),
+            (64, 4096, 32, false),
+        ] {
+            let v = if ternary { 1 } else { 127 };
+            let scales = vec![1.0; n * k.div_ceil(group)];
+            let layer = if ternary {
+                FrozenLinear::ternary_grouped(n, k, group, &vec![v; n * k], &scales)
+            } else {
+                FrozenLinear::int8_grouped(n, k, group, &vec![v; n * k], &scales)
+            }
+            .unwrap();
+            let top = (1 << 23) - 1;
+            let x = Rows {
+                cols: k,
+                mant: vec![top; k],
+                exp: vec![0],
+            };
+            let y = layer.forward(&cpu, &x).unwrap().to_f64();
+            let want = f64::from(top) * f64::from(v) * k as f64;
+            assert!(
+                y.iter().all(|&y| (y - want).abs() <= 1e-4 * want),
+                "{} vs {want}",
+                y[0]
+            );
+            let dy = Rows {
+                cols: n,
+                mant: vec![-top; n],
+                exp: vec![0],
+            };
+            let dx = layer.backward(&cpu, &dy).unwrap().to_f64();
+            let want = -f64::from(top) * f64::from(v) * n as f64;
+            assert!(
+                dx.iter().all(|&d| (d - want).abs() <= 1e-4 * want.abs()),
+                "{} vs {want}",
+                dx[0]
+            );
+        }
+    }
+}
