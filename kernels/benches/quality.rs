@@ -1,7 +1,7 @@
 //! The integer trainer against the f32 reference on the same data: both validation-loss curves side by side.
 //!
 //! `cargo bench -p tern-kernels --features reference --bench quality -- [--steps 200] [--seq 256] [--batch 4]
-//!  [--rank 8] [--lr 1e-3] [--eval-every 25] [--eval-batches 4] [--base int8-row|ternary-row|ternary-tensor]`
+//!  [--rank 8] [--lr 1e-3] [--eval-every 25] [--eval-batches 4] [--base int8-row|int8-q8_0|ternary-row|ternary-group|ternary-tensor]`
 //!
 //! Model: SmolLM2-135M-Instruct; data: the Shakespeare corpus (both from `deploy/fetch-data.sh`), tokenized with the
 //! model's tokenizer, split and ordered from one seed. LoRA on q/k/v/o, AdamW, warmup (10% of steps) then cosine
@@ -45,16 +45,7 @@ fn main() {
     let eval_every: u32 = arg("--eval-every", 25);
     let eval_batches: usize = arg("--eval-batches", 4);
     let base_name: String = arg("--base", "int8-row".to_string());
-    let quant = match base_name.as_str() {
-        "int8-row" => BaseQuant::Int8PerRow,
-        "int8-q8_0" => BaseQuant::Int8Q8_0,
-        "ternary-row" => BaseQuant::TernaryPerRow,
-        "ternary-group" => BaseQuant::TernaryPerGroup(64),
-        "ternary-tensor" => BaseQuant::TernaryPerTensor,
-        other => panic!(
-            "--base {other}: use int8-row, int8-q8_0, ternary-row, ternary-group or ternary-tensor"
-        ),
-    };
+    let quant = BaseQuant::parse(&base_name).unwrap_or_else(|e| panic!("--base: {e}"));
 
     let cache = std::env::var_os("TERN_CACHE_DIR")
         .map(std::path::PathBuf::from)

@@ -6,24 +6,9 @@ use tern_kernels::{
     model::{BaseQuant, LoraTarget},
 };
 
-/// Parses a base quantization: `int8-row`, `ternary-row` or `ternary-tensor` (underscores and the long forms
-/// `int8_per_row`, … are accepted too).
+/// Parses a base quantization name (see [`BaseQuant::parse`]).
 pub fn parse_quant(s: &str) -> Result<BaseQuant, String> {
-    let key = s.trim().to_ascii_lowercase().replace('_', "-");
-    let found = BaseQuant::ALL.into_iter().find(|q| {
-        let long = match q {
-            BaseQuant::TernaryPerTensor => "ternary-per-tensor",
-            BaseQuant::TernaryPerRow => "ternary-per-row",
-            BaseQuant::Int8PerRow => "int8-per-row",
-        };
-        key == q.name() || key == long
-    });
-    found.ok_or_else(|| {
-        format!(
-            "unknown base quantization `{s}`: use one of {}",
-            quant_names()
-        )
-    })
+    BaseQuant::parse(s)
 }
 
 /// The accepted quantization names, for messages.

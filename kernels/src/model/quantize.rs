@@ -56,6 +56,29 @@ impl BaseQuant {
         }
     }
 
+    /// Parses a name as [`BaseQuant::name`] gives it (underscores may stand for hyphens); `ternary-group` takes
+    /// groups of 64 and `ternary-group-N` groups of `N`. The error lists the accepted names.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let key = name.trim().to_ascii_lowercase().replace('_', "-");
+        if let Some(n) = key.strip_prefix("ternary-group-") {
+            return match n.parse::<usize>() {
+                Ok(g) if g > 0 => Ok(Self::TernaryPerGroup(g)),
+                _ => Err(format!(
+                    "`{name}`: the group size after `ternary-group-` must be a positive number"
+                )),
+            };
+        }
+        Self::ALL
+            .into_iter()
+            .find(|q| q.name().replace('_', "-") == key)
+            .ok_or_else(|| {
+                format!(
+                    "unknown base quantization `{name}`: use one of {} (or ternary-group-N)",
+                    Self::ALL.map(Self::name).join(", ")
+                )
+            })
+    }
+
     /// How the token embedding and a separate LM head are quantized under this scheme: int8 per row, except
     /// that [`BaseQuant::Int8Q8_0`] keeps Q8_0's blocks there too.
     pub fn for_embedding(self) -> Self {
