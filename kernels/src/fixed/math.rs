@@ -21,6 +21,31 @@ pub fn div_round(a: i64, b: i64) -> i64 {
     }
 }
 
+/// [`div_round`] for `0 ≤ a < 2^63` and `0 < b`, with a quotient below `2^52`, without a 64-bit integer divide:
+/// an f64 estimate is within one of the exact floor (both operands round by at most half an ulp), and integer
+/// remainder checks correct it, so the result is exactly [`div_round`]'s on every platform.
+#[inline]
+pub fn div_round_small_quotient(a: i64, b: i64) -> i64 {
+    debug_assert!(a >= 0 && b > 0, "div_round_small_quotient: {a} / {b}");
+    let mut q = (a as f64 / b as f64) as i64;
+    let mut r = a - q * b;
+    // At most one step each way.
+    if r < 0 {
+        q -= 1;
+        r += b;
+    }
+    if r >= b {
+        q += 1;
+        r -= b;
+    }
+    debug_assert!((0..b).contains(&r) && q < 1 << 52);
+    match r.cmp(&(b - r)) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    }
+}
+
 /// Fractional bits of [`exp2_neg`]'s input and output.
 pub const EXP2_IN_FRAC: u32 = 16;
 /// Fractional bits of [`exp2_neg`]'s output: `2^-x` as `round(2^-x · 2^30)`.
@@ -72,6 +97,33 @@ pub fn exp2_neg(t: &Exp2Tables, x: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_quotient_division_is_exact() {
+        let key = crate::rng::Key(41);
+        for i in 0..200_000u32 {
+            let b = i64::from(key.word(i, 0, 0) >> (i % 31)).max(1) + i64::from(i % 3);
+            let q = (i64::from(key.word(i, 1, 0)) << 20) >> (i % 60).min(52);
+            let Some(a) = q
+                .min((1 << 52) - 1)
+                .checked_mul(b)
+                .and_then(|a| a.checked_add(i64::from(key.word(i, 2, 0)) % b))
+            else {
+                continue;
+            };
+            assert_eq!(div_round_small_quotient(a, b), div_round(a, b), "{a} / {b}");
+        }
+        for (a, b) in [
+            (1i64 << 62, (1 << 30) + 1),
+            (1 << 62, 1 << 31),
+            (5, 2),
+            (7, 2),
+            (0, 9),
+            (3, 6),
+        ] {
+            assert_eq!(div_round_small_quotient(a, b), div_round(a, b), "{a} / {b}");
+        }
+    }
 
     #[test]
     fn isqrt_is_the_floor() {

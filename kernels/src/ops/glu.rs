@@ -62,7 +62,7 @@ impl Glu {
             (round::shr(prod as i64, sh.unsigned_abs()) as u64).min(CAP)
         };
         let big_e = i64::from(math::exp2_neg(&self.exp2, z));
-        let recip = math::div_round(1 << 62, ONE + big_e); // in [2^31, 2^32]
+        let recip = math::div_round_small_quotient(1 << 62, ONE + big_e); // in [2^31, 2^32]
         let s_pos = round::shr(recip, 2);
         let s_neg = round::shr(big_e * recip, 32);
         if m >= 0 {
