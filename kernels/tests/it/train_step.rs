@@ -84,6 +84,37 @@ fn state_hash_is_identical_for_every_simd_path_and_thread_count() {
     }
 }
 
+/// The integer step is a protocol: its bits are pinned, so a change that alters any rounding (and with it every
+/// worker's and verifier's state hashes) shows up here and must be made on purpose, with these values updated.
+#[test]
+fn the_state_hash_after_three_steps_is_pinned() {
+    let pinned = [
+        (
+            Architecture::Llama,
+            BaseQuant::TernaryPerTensor,
+            "651c8d2e8f6ea7d5c77beafd60ae15bd62c64a58d8a82d804ae332961897fffb",
+        ),
+        (
+            Architecture::Llama,
+            BaseQuant::Int8PerRow,
+            "602f89ca9a52c3c5f6d6dc42443882fe452d5c8c49a72430c576411ebebd0f0b",
+        ),
+        (
+            Architecture::Bitnet,
+            BaseQuant::TernaryPerRow,
+            "28b944d8ba12839f2be82c7ea7ed444f239e4395335d3c81155812edeb724053",
+        ),
+    ];
+    for (arch, quant, want) in pinned {
+        let base = tiny_base(arch, quant);
+        let cpu = Cpu::new();
+        let mut state = Trainer::new(&base, cpu, config(40), Key(99)).initial_state(Key(1));
+        run(&base, cpu, &mut state, 0..3);
+        let got: String = state.hash().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want, "{arch:?} {}", quant.name());
+    }
+}
+
 #[test]
 fn a_resumed_run_continues_with_identical_hashes() {
     let base = tiny_base(Architecture::Llama, BaseQuant::Int8PerRow);
