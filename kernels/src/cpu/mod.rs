@@ -40,4 +40,4 @@ mod x86;
 pub use context::{Cpu, MAX_K_I8, MAX_K_TERNARY};
 pub use error::CpuError;
 pub use simd_level::SimdLevel;
-pub use wide::Wide;
+pub use wide::{SimdJob, Wide};

@@ -12,6 +12,15 @@ use std::sync::OnceLock;
 use super::{SimdLevel, kernel::Kernel};
 use crate::fixed::{bfp, round};
 
+/// Element-wise work for [`Wide::run`]. Implement `run` with `#[inline(always)]` (a closure cannot be forced
+/// inline into the instruction-set-enabled caller, a trait method can).
+pub trait SimdJob {
+    /// What the job returns.
+    type Output;
+    /// Does the work.
+    fn run(self) -> Self::Output;
+}
+
 /// The wide kernels of one SIMD level (from [`super::Cpu::wide`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Wide(pub(super) Kernel);
@@ -22,6 +31,20 @@ impl Wide {
     pub fn detected() -> Wide {
         static BEST: OnceLock<Kernel> = OnceLock::new();
         Wide(*BEST.get_or_init(|| Kernel::new(SimdLevel::detect()).unwrap_or(Kernel::Scalar)))
+    }
+
+    /// Runs `job` compiled for this level's instruction set: the job's `run`, with the `#[inline(always)]`
+    /// helpers it calls, is vectorized for the level's registers. For exact element-wise integer code, whose
+    /// result cannot depend on the level.
+    #[inline(always)]
+    pub fn run<J: SimdJob>(self, job: J) -> J::Output {
+        match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni(t) => t.run(job),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2(t) => t.run(job),
+            Kernel::Scalar => job.run(),
+        }
     }
 
     /// Block-normalizes `src` to `bits` magnitude bits: `out[i] = clamp(round_half_even(src[i] / 2^shift))` with

@@ -24,26 +24,19 @@ pub fn div_round(a: i64, b: i64) -> i64 {
 /// [`div_round`] for `0 ≤ a < 2^63` and `0 < b`, with a quotient below `2^52`, without a 64-bit integer divide:
 /// an f64 estimate is within one of the exact floor (both operands round by at most half an ulp), and integer
 /// remainder checks correct it, so the result is exactly [`div_round`]'s on every platform.
-#[inline]
+#[inline(always)]
 pub fn div_round_small_quotient(a: i64, b: i64) -> i64 {
     debug_assert!(a >= 0 && b > 0, "div_round_small_quotient: {a} / {b}");
-    let mut q = (a as f64 / b as f64) as i64;
-    let mut r = a - q * b;
-    // At most one step each way.
-    if r < 0 {
-        q -= 1;
-        r += b;
-    }
-    if r >= b {
-        q += 1;
-        r -= b;
-    }
+    let q = (a as f64 / b as f64) as i64;
+    let r = a - q * b;
+    // At most one step each way; written as selects so element loops vectorize.
+    let low = i64::from(r < 0);
+    let (q, r) = (q - low, r + (b & -low));
+    let high = i64::from(r >= b);
+    let (q, r) = (q + high, r - (b & -high));
     debug_assert!((0..b).contains(&r) && q < 1 << 52);
-    match r.cmp(&(b - r)) {
-        std::cmp::Ordering::Less => q,
-        std::cmp::Ordering::Greater => q + 1,
-        std::cmp::Ordering::Equal => q + (q & 1),
-    }
+    let half = b - r;
+    q + i64::from((r > half) | ((r == half) & (q & 1 == 1)))
 }
 
 /// Fractional bits of [`exp2_neg`]'s input and output.
@@ -83,20 +76,31 @@ impl Default for Exp2Tables {
 /// `2^-x` for `x ≥ 0` given with 16 fractional bits, as a Q.30 integer:
 /// `round(round(HI[f_hi] · LO[f_lo] / 2^30) / 2^n)` where `x = n + (f_hi · 256 + f_lo) / 2^16`.
 /// Relative error about 2^-29 before the final shift; `exp(-y)` is `2^-(y · log2 e)`.
+#[inline(always)]
 pub fn exp2_neg(t: &Exp2Tables, x: u64) -> u32 {
-    let whole = x >> EXP2_IN_FRAC;
-    if whole > u64::from(EXP2_OUT_FRAC) {
-        return 0;
-    }
+    // Without an early exit, so element loops vectorize: from 31 whole units on, the final shift rounds the Q.30
+    // fraction (≤ 2^30) to 0.
+    let whole = (x >> EXP2_IN_FRAC).min(63) as u32;
     let hi = u64::from(t.hi[((x >> 8) & 0xff) as usize]);
     let lo = u64::from(t.lo[(x & 0xff) as usize]);
-    let frac = super::round::shr((hi * lo) as i64, EXP2_OUT_FRAC);
-    super::round::shr(frac, whole as u32) as u32
+    let frac = super::round::shr_var((hi * lo) as i64, EXP2_OUT_FRAC);
+    super::round::shr_var(frac, whole) as u32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp2_neg_vanishes_from_31_whole_units() {
+        let t = Exp2Tables::new();
+        assert_eq!(exp2_neg(&t, 0), 1 << 30);
+        assert_eq!(exp2_neg(&t, 1 << 16), 1 << 29);
+        assert_eq!(exp2_neg(&t, 30 << 16), 1);
+        for x in [31 << 16, (31 << 16) + 12345, 32 << 16, 1 << 40, u64::MAX] {
+            assert_eq!(exp2_neg(&t, x), 0, "2^-{x}");
+        }
+    }
 
     #[test]
     fn small_quotient_division_is_exact() {

@@ -21,6 +21,17 @@ pub fn shr(x: i64, s: u32) -> i64 {
     floor + i64::from(rem + (floor & 1) as u64 > half)
 }
 
+/// [`shr`] for `s` in `0..=63`, written without branches so loops over elements with different shifts vectorize:
+/// up when `2·rem > 2^s`, or `2·rem = 2^s` and the floor is odd.
+#[inline(always)]
+pub fn shr_var(x: i64, s: u32) -> i64 {
+    debug_assert!(s < 64, "shift {s} out of range");
+    let floor = x >> s;
+    let twice_rem = ((x as u64) & ((1u64 << s) - 1)) << 1;
+    let unit = 1u64 << s;
+    floor + i64::from((twice_rem > unit) | ((twice_rem == unit) & (floor & 1 == 1)))
+}
+
 /// [`shr`] on 32-bit values, for `s` in `0..=31`: what a GPU kernel computes with 32-bit operations only.
 #[inline]
 pub fn shr_i32(x: i32, s: u32) -> i32 {
@@ -119,6 +130,8 @@ mod tests {
             let s = key.below(48, i, 2, 0);
             assert_eq!(shr(x, 64 + s), 0);
             assert_eq!(shr(x, 63), reference(x, 63), "{x} >> 63");
+            assert_eq!(shr_var(x, s), reference(x, s), "{x} >> {s} (var)");
+            assert_eq!(shr_var(x, 63), reference(x, 63), "{x} >> 63 (var)");
             assert_eq!(shr(x, s), reference(x, s), "{x} >> {s}");
             assert_eq!(shr_i128(i128::from(x), s), i128::from(reference(x, s)));
             assert_eq!(

@@ -6,11 +6,13 @@
 //! `|x| · log2 e` is taken with 16 fractional bits (a relative error of at most `ln 2 · 2^-17 ≈ 5e-6` in `E`) and
 //! capped at 32 (where `E` is 0).
 
+use std::ops::Range;
+
 use super::{
     parallel::map_row_chunks,
     rows::{MANT_BITS, Rows},
 };
-use crate::cpu::Wide;
+use crate::cpu::{SimdJob, Wide};
 use crate::fixed::{
     math::{self, Exp2Tables},
     round,
@@ -48,79 +50,146 @@ impl Glu {
         }
     }
 
-    /// `(σ(x), σ(−x))` in Q.30 for `x = m · 2^e`: `R = round(2^62 / (2^30 + E))`, `σ(|x|) = round(R / 4)`,
-    /// `σ(−|x|) = round(E · R / 2^32)` (one division per element).
-    fn sigmoid_pair(&self, m: i32, e: i32) -> (i64, i64) {
-        const CAP: u64 = 32 << 16;
-        let prod = u64::from(m.unsigned_abs()) * u64::from(self.log2e.m); // < 2^54
+    /// `σ(x)` and `σ(−x)` in Q.30 for a row of `x = m · 2^e`, in stages the vectorizer takes whole:
+    /// `z = min(|x| · log2 e, 32)` with 16 fractional bits, `E = 2^-z` (Q.30), `R = round(2^62 / (2^30 + E))`,
+    /// `σ(|x|) = round(R / 4)`, `σ(−|x|) = round(E · R / 2^32)` (one division per element).
+    #[inline(always)]
+    fn sigmoid_row(&self, row: &[i32], e: i32, s_pos: &mut [i64], s_neg: &mut [i64]) {
+        const CAP: i64 = 32 << 16;
         let sh = e + 16 - self.log2e.s as i32;
-        let z = if sh >= 9 {
-            CAP
+        let log2e = i64::from(self.log2e.m);
+        let magnitude = |m: i32| i64::from(m.unsigned_abs()) * log2e; // < 2^54
+        if sh >= 9 {
+            s_pos.fill(CAP);
         } else if sh >= 0 {
-            (prod << sh).min(CAP)
+            for (z, &m) in s_pos.iter_mut().zip(row) {
+                *z = (magnitude(m) << sh).min(CAP);
+            }
         } else {
-            (round::shr(prod as i64, sh.unsigned_abs()) as u64).min(CAP)
-        };
-        let big_e = i64::from(math::exp2_neg(&self.exp2, z));
-        let recip = math::div_round_small_quotient(1 << 62, ONE + big_e); // in [2^31, 2^32]
-        let s_pos = round::shr(recip, 2);
-        let s_neg = round::shr(big_e * recip, 32);
-        if m >= 0 {
-            (s_pos, s_neg)
-        } else {
-            (s_neg, s_pos)
+            let right = sh.unsigned_abs().min(63);
+            for (z, &m) in s_pos.iter_mut().zip(row) {
+                *z = round::shr_var(magnitude(m), right).min(CAP);
+            }
+        }
+        for z in s_pos.iter_mut() {
+            *z = i64::from(math::exp2_neg(&self.exp2, *z as u64));
+        }
+        for (big_e, neg) in s_pos.iter_mut().zip(s_neg.iter_mut()) {
+            let recip = math::div_round_small_quotient(1 << 62, ONE + *big_e); // in [2^31, 2^32]
+            (*big_e, *neg) = (round::shr_var(recip, 2), round::shr_var(*big_e * recip, 32));
+        }
+        for ((pos, neg), &m) in s_pos.iter_mut().zip(s_neg.iter_mut()).zip(row) {
+            let (a, b) = (*pos, *neg);
+            (*pos, *neg) = if m >= 0 { (a, b) } else { (b, a) };
         }
     }
 
-    /// Row `r` of `act(gate)` as wide values into `act`; returns their exponent.
-    fn activated_row(&self, gate: &Rows, r: usize, act: &mut [i64]) -> i32 {
-        let e = gate.exp[r];
-        match self.activation {
-            Activation::Silu => {
-                for (w, &m) in act.iter_mut().zip(gate.row(r)) {
-                    *w = i64::from(m) * self.sigmoid_pair(m, e).0;
+    /// `h = act(gate) ⊙ up` for rows `rows`.
+    #[inline(always)]
+    fn forward_rows(&self, gate: &Rows, up: &Rows, rows: Range<usize>) -> Rows {
+        let cols = gate.cols;
+        let mut out = Rows::zeros(rows.len(), cols);
+        let (mut wide, mut sig, mut sig_neg) =
+            (vec![0i64; cols], vec![0i64; cols], vec![0i64; cols]);
+        let mut act = vec![0i32; cols];
+        for (i, r) in rows.enumerate() {
+            let e = gate.exp[r];
+            let e_act = match self.activation {
+                Activation::Silu => {
+                    self.sigmoid_row(gate.row(r), e, &mut sig, &mut sig_neg);
+                    for ((w, &m), &s) in wide.iter_mut().zip(gate.row(r)).zip(&sig) {
+                        *w = i64::from(m) * s;
+                    }
+                    e - 30
                 }
-                e - 30
-            }
-            Activation::ReluSquared => {
-                for (w, &m) in act.iter_mut().zip(gate.row(r)) {
-                    let p = i64::from(m.max(0));
-                    *w = p * p;
+                Activation::ReluSquared => {
+                    for (w, &m) in wide.iter_mut().zip(gate.row(r)) {
+                        let p = i64::from(m.max(0));
+                        *w = p * p;
+                    }
+                    2 * e
                 }
-                2 * e
-            }
+            };
+            let e_act = normalize_into(&wide, e_act, &mut act);
+            out.exp[i] = hadamard_row(&act, e_act, up.row(r), up.exp[r], &mut wide, out.row_mut(i));
         }
+        out
     }
 
-    /// Row `r` of `act(gate)` and `act'(gate)` as wide values; returns their exponents.
-    fn activated_and_derivative_row(
-        &self,
-        gate: &Rows,
-        r: usize,
-        act: &mut [i64],
-        deriv: &mut [i64],
-    ) -> (i32, i32) {
-        let e = gate.exp[r];
-        match self.activation {
-            Activation::Silu => {
-                for ((a, d), &m) in act.iter_mut().zip(deriv.iter_mut()).zip(gate.row(r)) {
-                    let (s, sbar) = self.sigmoid_pair(m, e);
-                    *a = i64::from(m) * s;
-                    let t = round::shr(s * sbar, 30); // σ·σ̄ in Q.30, ≤ 2^28
+    /// `(d gate, d up)` for rows `rows` (see [`Glu::backward`]).
+    #[inline(always)]
+    fn backward_rows(&self, gate: &Rows, up: &Rows, dh: &Rows, rows: Range<usize>) -> (Rows, Rows) {
+        let cols = gate.cols;
+        let mut d_gate = Rows::zeros(rows.len(), cols);
+        let mut d_up = Rows::zeros(rows.len(), cols);
+        let (mut wide_act, mut wide_deriv) = (vec![0i64; cols], vec![0i64; cols]);
+        let (mut sig, mut sig_neg) = (vec![0i64; cols], vec![0i64; cols]);
+        let (mut act, mut deriv, mut dh_up) =
+            (vec![0i32; cols], vec![0i32; cols], vec![0i32; cols]);
+        for (i, r) in rows.enumerate() {
+            let (m_row, e) = (gate.row(r), gate.exp[r]);
+            let (e_act, e_deriv) = match self.activation {
+                Activation::Silu => {
+                    self.sigmoid_row(m_row, e, &mut sig, &mut sig_neg);
+                    // σ·σ̄ in Q.30 (≤ 2^28) into sig_neg, then act = x·σ and act' = σ + x·σ·σ̄.
+                    for ((a, t), (&m, &s)) in wide_act
+                        .iter_mut()
+                        .zip(sig_neg.iter_mut())
+                        .zip(m_row.iter().zip(&sig))
+                    {
+                        *a = i64::from(m) * s;
+                        *t = i64::from(m) * round::shr_var(s * *t, 30);
+                    }
                     // x·σ·σ̄ is nonzero only for |x| < 32 (E = 0 beyond), so the left shift cannot overflow.
-                    *d = s + round::shift(i64::from(m) * t, e);
+                    if e >= 0 {
+                        for ((d, &s), &xt) in wide_deriv.iter_mut().zip(&sig).zip(&sig_neg) {
+                            *d = s + (xt << e);
+                        }
+                    } else {
+                        let right = e.unsigned_abs().min(63);
+                        for ((d, &s), &xt) in wide_deriv.iter_mut().zip(&sig).zip(&sig_neg) {
+                            *d = s + round::shr_var(xt, right);
+                        }
+                    }
+                    (e - 30, -30)
                 }
-                (e - 30, -30)
-            }
-            Activation::ReluSquared => {
-                for ((a, d), &m) in act.iter_mut().zip(deriv.iter_mut()).zip(gate.row(r)) {
-                    let p = i64::from(m.max(0));
-                    *a = p * p;
-                    *d = 2 * p;
+                Activation::ReluSquared => {
+                    for ((a, d), &m) in wide_act.iter_mut().zip(wide_deriv.iter_mut()).zip(m_row) {
+                        let p = i64::from(m.max(0));
+                        *a = p * p;
+                        *d = 2 * p;
+                    }
+                    (2 * e, e)
                 }
-                (2 * e, e)
-            }
+            };
+            let e_act = normalize_into(&wide_act, e_act, &mut act);
+            let e_deriv = normalize_into(&wide_deriv, e_deriv, &mut deriv);
+            d_up.exp[i] = hadamard_row(
+                dh.row(r),
+                dh.exp[r],
+                &act,
+                e_act,
+                &mut wide_act,
+                d_up.row_mut(i),
+            );
+            let e_dh_up = hadamard_row(
+                dh.row(r),
+                dh.exp[r],
+                up.row(r),
+                up.exp[r],
+                &mut wide_act,
+                &mut dh_up,
+            );
+            d_gate.exp[i] = hadamard_row(
+                &dh_up,
+                e_dh_up,
+                &deriv,
+                e_deriv,
+                &mut wide_act,
+                d_gate.row_mut(i),
+            );
         }
+        (d_gate, d_up)
     }
 
     /// Forward: `act(gate) ⊙ up`, with `act(gate)` normalized per row first. Rows run on up to `threads` threads.
@@ -130,18 +199,16 @@ impl Glu {
             (up.rows(), up.cols),
             "Glu: gate and up shapes differ"
         );
-        let cols = gate.cols;
+        let wide = Wide::detected();
         let parts = map_row_chunks(gate.rows(), threads, |rows| {
-            let mut out = Rows::zeros(rows.len(), cols);
-            let mut wide = vec![0i64; cols];
-            let mut act = vec![0i32; cols];
-            for (i, r) in rows.enumerate() {
-                let e_act = self.activated_row(gate, r, &mut wide);
-                let e_act = normalize_into(&wide, e_act, &mut act);
-                out.exp[i] =
-                    hadamard_row(&act, e_act, up.row(r), up.exp[r], &mut wide, out.row_mut(i));
-            }
-            out
+            wide.run(GluRows {
+                glu: self,
+                gate,
+                up,
+                dh: None,
+                rows,
+            })
+            .0
         });
         Rows::concat(&parts)
     }
@@ -155,57 +222,56 @@ impl Glu {
             (dh.rows(), dh.cols, dh.rows(), dh.cols),
             "Glu::backward: gate, up and dh shapes differ"
         );
-        let cols = gate.cols;
+        let wide = Wide::detected();
         let parts = map_row_chunks(gate.rows(), threads, |rows| {
-            let mut d_gate = Rows::zeros(rows.len(), cols);
-            let mut d_up = Rows::zeros(rows.len(), cols);
-            let (mut wide_act, mut wide_deriv) = (vec![0i64; cols], vec![0i64; cols]);
-            let (mut act, mut deriv, mut dh_up) =
-                (vec![0i32; cols], vec![0i32; cols], vec![0i32; cols]);
-            for (i, r) in rows.enumerate() {
-                let (e_act, e_deriv) =
-                    self.activated_and_derivative_row(gate, r, &mut wide_act, &mut wide_deriv);
-                let e_act = normalize_into(&wide_act, e_act, &mut act);
-                let e_deriv = normalize_into(&wide_deriv, e_deriv, &mut deriv);
-                d_up.exp[i] = hadamard_row(
-                    dh.row(r),
-                    dh.exp[r],
-                    &act,
-                    e_act,
-                    &mut wide_act,
-                    d_up.row_mut(i),
-                );
-                let e_dh_up = hadamard_row(
-                    dh.row(r),
-                    dh.exp[r],
-                    up.row(r),
-                    up.exp[r],
-                    &mut wide_act,
-                    &mut dh_up,
-                );
-                d_gate.exp[i] = hadamard_row(
-                    &dh_up,
-                    e_dh_up,
-                    &deriv,
-                    e_deriv,
-                    &mut wide_act,
-                    d_gate.row_mut(i),
-                );
-            }
-            (d_gate, d_up)
+            let (d_gate, d_up) = wide.run(GluRows {
+                glu: self,
+                gate,
+                up,
+                dh: Some(dh),
+                rows,
+            });
+            (d_gate, d_up.expect("backward returns d up"))
         });
         let (d_gate, d_up): (Vec<Rows>, Vec<Rows>) = parts.into_iter().unzip();
         (Rows::concat(&d_gate), Rows::concat(&d_up))
     }
 }
 
+/// One thread's rows of [`Glu::forward`] (`dh` absent: returns `(h, None)`) or [`Glu::backward`] (returns
+/// `(d gate, Some(d up))`), run through [`Wide::run`] so the element loops get the CPU's vector width.
+struct GluRows<'a> {
+    glu: &'a Glu,
+    gate: &'a Rows,
+    up: &'a Rows,
+    dh: Option<&'a Rows>,
+    rows: Range<usize>,
+}
+
+impl SimdJob for GluRows<'_> {
+    type Output = (Rows, Option<Rows>);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        match self.dh {
+            None => (self.glu.forward_rows(self.gate, self.up, self.rows), None),
+            Some(dh) => {
+                let (d_gate, d_up) = self.glu.backward_rows(self.gate, self.up, dh, self.rows);
+                (d_gate, Some(d_up))
+            }
+        }
+    }
+}
+
 /// Normalizes wide values at exponent `exp` into 23-bit mantissas; returns their exponent.
+#[inline(always)]
 fn normalize_into(wide: &[i64], exp: i32, out: &mut [i32]) -> i32 {
     exp + Wide::detected().normalize(wide, MANT_BITS, out) as i32
 }
 
 /// One row of an elementwise product, `a ⊙ b` (mantissa products < 2^46), normalized into `out`; `scratch` holds
 /// the wide products. Returns the exponent.
+#[inline(always)]
 fn hadamard_row(
     a: &[i32],
     ea: i32,
@@ -310,7 +376,9 @@ mod tests {
         let glu = Glu::new(Activation::Silu);
         for x in [-20.0f64, -5.0, -0.5, 0.0, 0.5, 5.0, 20.0] {
             let r = Rows::from_f64(1, &[x]);
-            let (s, sbar) = glu.sigmoid_pair(r.mant[0], r.exp[0]);
+            let (mut s, mut sbar) = ([0i64], [0i64]);
+            glu.sigmoid_row(&r.mant, r.exp[0], &mut s, &mut sbar);
+            let (s, sbar) = (s[0], sbar[0]);
             let (s, sbar) = (s as f64 / 2f64.powi(30), sbar as f64 / 2f64.powi(30));
             assert!(
                 (s - sigmoid(x)).abs() <= 1e-9 + sigmoid(x) * 1e-5,

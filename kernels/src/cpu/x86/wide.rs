@@ -3,11 +3,26 @@
 #![allow(unsafe_code)]
 
 use super::{Avx2, Avx512Vnni};
-use crate::cpu::wide;
+use crate::cpu::wide::{self, SimdJob};
 
 macro_rules! wide_kernels {
-    ($token:ty, $features:literal, $dots:ident, $gather:ident, $normalize:ident, $split:ident) => {
+    (
+        $token:ty,
+        $features:literal,
+        $run:ident,
+        $dots:ident,
+        $gather:ident,
+        $normalize:ident,
+        $split:ident
+    ) => {
         impl $token {
+            /// See [`crate::cpu::Wide::run`].
+            #[inline(always)]
+            pub(crate) fn run<J: SimdJob>(self, job: J) -> J::Output {
+                // SAFETY: the token exists only if `detect` found the features; the job is safe code.
+                unsafe { $run(job) }
+            }
+
             /// See [`crate::cpu::Wide::split_i8_digits`].
             pub(crate) fn split_i8_digits(
                 self,
@@ -40,6 +55,11 @@ macro_rules! wide_kernels {
         }
 
         #[target_feature(enable = $features)]
+        unsafe fn $run<J: SimdJob>(job: J) -> J::Output {
+            job.run()
+        }
+
+        #[target_feature(enable = $features)]
         unsafe fn $split(
             row: &[i64],
             rest: &mut [i64],
@@ -69,6 +89,7 @@ macro_rules! wide_kernels {
 wide_kernels!(
     Avx2,
     "avx2",
+    run_avx2,
     dots_avx2,
     gather_avx2,
     normalize_avx2,
@@ -77,6 +98,7 @@ wide_kernels!(
 wide_kernels!(
     Avx512Vnni,
     "avx512f,avx512bw,avx512dq,avx512vl",
+    run_avx512,
     dots_avx512,
     gather_avx512,
     normalize_avx512,
