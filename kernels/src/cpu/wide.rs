@@ -96,19 +96,20 @@ impl Wide {
         }
     }
 
-    /// `acc[c] += Σ_j coefs[j] · rows[j][c]` for the rows of `rows` (each `acc.len()` long).
-    pub fn gather(self, acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
-        assert_eq!(
-            rows.len(),
-            acc.len() * coefs.len(),
+    /// `acc[c] += Σ_j coefs[j] · rows[j·stride + c]`: row `j` of `rows` starts at `j · stride` and its first
+    /// `acc.len()` values are used (`stride = acc.len()` for packed rows).
+    pub fn gather(self, acc: &mut [i64], coefs: &[i32], rows: &[i32], stride: usize) {
+        assert!(
+            stride >= acc.len()
+                && (coefs.is_empty() || rows.len() >= (coefs.len() - 1) * stride + acc.len()),
             "gather: shape mismatch"
         );
         match self.0 {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni(t) => t.gather(acc, coefs, rows),
+            Kernel::Avx512Vnni(t) => t.gather(acc, coefs, rows, stride),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2(t) => t.gather(acc, coefs, rows),
-            Kernel::Scalar => gather(acc, coefs, rows),
+            Kernel::Avx2(t) => t.gather(acc, coefs, rows, stride),
+            Kernel::Scalar => gather(acc, coefs, rows, stride),
         }
     }
 }
@@ -164,9 +165,9 @@ pub(super) fn dots(x: &[i32], rows: &[i32], out: &mut [i64]) {
     }
 }
 
-/// See [`Wide::gather`]; `rows.len() == acc.len() · coefs.len()`.
+/// See [`Wide::gather`].
 #[inline(always)]
-pub(super) fn gather(acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
+pub(super) fn gather(acc: &mut [i64], coefs: &[i32], rows: &[i32], stride: usize) {
     // Column blocks of 32, summed in a local array the compiler keeps in registers across all rows, so each row
     // costs its loads and multiply-adds only.
     const BLOCK: usize = 32;
@@ -175,18 +176,16 @@ pub(super) fn gather(acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
     while start < width {
         let len = BLOCK.min(width - start);
         let mut local = [0i64; BLOCK];
-        if len == BLOCK {
-            for (&c, row) in coefs.iter().zip(rows.chunks_exact(width)) {
-                let c = i64::from(c);
-                let row: &[i32; BLOCK] = row[start..start + BLOCK].try_into().expect("block");
+        for (j, &c) in coefs.iter().enumerate() {
+            let c = i64::from(c);
+            let at = j * stride + start;
+            if len == BLOCK {
+                let row: &[i32; BLOCK] = rows[at..at + BLOCK].try_into().expect("block");
                 for (l, &v) in local.iter_mut().zip(row) {
                     *l += c * i64::from(v);
                 }
-            }
-        } else {
-            for (&c, row) in coefs.iter().zip(rows.chunks_exact(width)) {
-                let c = i64::from(c);
-                for (l, &v) in local.iter_mut().zip(&row[start..start + len]) {
+            } else {
+                for (l, &v) in local.iter_mut().zip(&rows[at..at + len]) {
                     *l += c * i64::from(v);
                 }
             }
@@ -251,7 +250,14 @@ mod tests {
                 wide.dots(&x, &rows, &mut out);
                 assert_eq!(out, want_dots, "{level} dots, width {width}");
                 let mut acc = vec![0; width];
-                wide.gather(&mut acc, &coefs, &rows);
+                wide.gather(&mut acc, &coefs, &rows, width);
+                assert_eq!(acc, want_gather, "{level} gather, width {width}");
+                // Strided: the first width − 1 columns of each row.
+                let mut acc = vec![0; width - 1];
+                wide.gather(&mut acc, &coefs, &rows, width);
+                assert_eq!(acc[..], want_gather[..width - 1], "{level} strided gather");
+                let mut acc = vec![0; width];
+                wide.gather(&mut acc, &coefs, &rows, width);
                 assert_eq!(acc, want_gather, "{level} gather, width {width}");
                 let (mut rest, mut hi, mut lo) =
                     (vec![0; n * width], vec![0; n * width], vec![0; n * width]);

@@ -30,7 +30,7 @@ use super::{
     parallel::map_indices,
     rows::{MANT_BITS, Rows, normalize_row},
 };
-use crate::cpu::{Cpu, Wide};
+use crate::cpu::{Cpu, SimdJob, Wide};
 use crate::fixed::{
     bfp,
     math::{self, Exp2Tables},
@@ -58,9 +58,11 @@ pub struct Attention {
 /// Q.16 base-2 scores saturate here.
 const Z_CAP: i64 = 1 << 62;
 
-/// One head's slice of a sequence's rows, `seq_len × head_dim`, on one shared exponent.
+/// One head's slice of a sequence's rows, `seq_len × head_dim`, on one shared exponent, also transposed
+/// (`head_dim × seq_len`) so a query's products with every key are one gather.
 struct Aligned {
     mant: Vec<i32>,
+    transposed: Vec<i32>,
     exp: i32,
 }
 
@@ -133,6 +135,7 @@ impl Attention {
 
     /// The probabilities of one query (a head's slice of a row of scaled `q`, at exponent `q_exp`) over keys
     /// `0..p.len()` of its sequence, into `p`; `z` is scratch of the same length.
+    #[inline(always)]
     fn probs_row(
         &self,
         wide: Wide,
@@ -142,11 +145,27 @@ impl Attention {
         z: &mut [i64],
         p: &mut [i32],
     ) {
-        let n = z.len();
-        wide.dots(query, &keys.mant[..n * self.head_dim], z);
+        let t = keys.mant.len() / self.head_dim;
+        z.fill(0);
+        wide.gather(z, query, &keys.transposed, t);
+        // Base-2 Q.16 scores: one shift for the row, saturating at ±2^62 (written as selects, for the vectorizer).
         let shift = q_exp + keys.exp + 16;
-        for zj in z.iter_mut() {
-            *zj = to_q16(*zj, shift);
+        if shift <= 0 {
+            let right = shift.unsigned_abs().min(63);
+            for zj in z.iter_mut() {
+                *zj = round::shr_var(*zj, right);
+            }
+        } else {
+            let limit = if shift >= 62 { 0 } else { 1u64 << (62 - shift) };
+            let left = (shift as u32).min(63);
+            for zj in z.iter_mut() {
+                let saturated = zj.unsigned_abs() >= limit;
+                *zj = if saturated {
+                    zj.signum() * Z_CAP
+                } else {
+                    zj.wrapping_shl(left)
+                };
+            }
         }
         let zmax = *z.iter().max().expect("at least one key");
         let mut sum = 0i64;
@@ -173,7 +192,15 @@ impl Attention {
         let pieces = self.pieces(q.rows(), seq_len);
         let parts = map_indices(pieces.len(), cpu.threads(), |i| {
             let (rows, g) = pieces[i].clone();
-            self.forward_piece(wide, &q_scaled, k, v, rows, g)
+            wide.run(ForwardPiece {
+                attention: self,
+                wide,
+                q_scaled: &q_scaled,
+                k,
+                v,
+                rows,
+                g,
+            })
         });
         let segments: Vec<(Range<usize>, Segment)> = pieces
             .into_iter()
@@ -183,6 +210,7 @@ impl Attention {
         self.assemble(q.rows(), self.n_heads, segments)
     }
 
+    #[inline(always)]
     fn forward_piece(
         &self,
         wide: Wide,
@@ -214,6 +242,7 @@ impl Attention {
                         &mut out[i * hd..(i + 1) * hd],
                         &p[..=i],
                         &values.mant[..(i + 1) * hd],
+                        hd,
                     );
                 }
                 Segment {
@@ -246,7 +275,17 @@ impl Attention {
         let pieces = self.pieces(q.rows(), seq_len);
         let parts = map_indices(pieces.len(), cpu.threads(), |i| {
             let (rows, g) = pieces[i].clone();
-            self.backward_piece(wide, q, &q_scaled, k, v, d_out, rows, g)
+            wide.run(BackwardPieceJob {
+                attention: self,
+                wide,
+                q,
+                q_scaled: &q_scaled,
+                k,
+                v,
+                d_out,
+                rows,
+                g,
+            })
         });
         let (mut dq, mut dk, mut dv) = (Vec::new(), Vec::new(), Vec::new());
         for ((rows, _), piece) in pieces.into_iter().zip(parts) {
@@ -265,6 +304,7 @@ impl Attention {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn backward_piece(
         &self,
         wide: Wide,
@@ -313,10 +353,12 @@ impl Attention {
                     &mut p[..n],
                 );
                 // dP_ij = dO_i · v_j, all at exponent e_dOi + E_v; normalized to 23 bits.
-                wide.dots(
-                    &d_out.row(row)[h * hd..(h + 1) * hd],
-                    &values.mant[..n * hd],
+                dp[..n].fill(0);
+                wide.gather(
                     &mut dp[..n],
+                    &d_out.row(row)[h * hd..(h + 1) * hd],
+                    &values.transposed,
+                    t,
                 );
                 let shift = bfp::block_shift(
                     dp[..n].iter().map(|d| d.unsigned_abs()).max().unwrap_or(0),
@@ -340,6 +382,7 @@ impl Attention {
                     &mut dq_wide[i * hd..(i + 1) * hd],
                     &ds,
                     &keys.mant[..n * hd],
+                    hd,
                 );
                 dq_exp[i] = ds_exp + keys.exp;
                 if ds.iter().any(|&d| d != 0) {
@@ -379,11 +422,13 @@ impl Attention {
                     &mut dk_wide[j * hd..(j + 1) * hd],
                     &ds_t[j * t + j..(j + 1) * t],
                     &hr.q.mant[j * hd..],
+                    hd,
                 );
                 wide.gather(
                     &mut dv_wide[j * hd..(j + 1) * hd],
                     &p_t[j * t + j..(j + 1) * t],
                     &hr.d_out.mant[j * hd..],
+                    hd,
                 );
             }
         }
@@ -421,15 +466,55 @@ impl Attention {
     }
 }
 
-/// A dot product at exponent `shift` as a Q.16 score: `dot · 2^shift` rounded half to even, saturating at
-/// `±2^62`.
-fn to_q16(dot: i64, shift: i32) -> i64 {
-    if shift <= 0 {
-        round::shr(dot, shift.unsigned_abs())
-    } else if shift >= 62 || dot.unsigned_abs() >= 1u64 << (62 - shift) {
-        dot.signum() * Z_CAP
-    } else {
-        dot << shift
+/// One (sequence, kv head) piece of [`Attention::forward`], compiled for the CPU's vector width.
+struct ForwardPiece<'a> {
+    attention: &'a Attention,
+    wide: Wide,
+    q_scaled: &'a Rows,
+    k: &'a Rows,
+    v: &'a Rows,
+    rows: Range<usize>,
+    g: usize,
+}
+
+impl SimdJob for ForwardPiece<'_> {
+    type Output = Vec<Segment>;
+
+    #[inline(always)]
+    fn run(self) -> Vec<Segment> {
+        self.attention
+            .forward_piece(self.wide, self.q_scaled, self.k, self.v, self.rows, self.g)
+    }
+}
+
+/// One (sequence, kv head) piece of [`Attention::backward`], compiled for the CPU's vector width.
+struct BackwardPieceJob<'a> {
+    attention: &'a Attention,
+    wide: Wide,
+    q: &'a Rows,
+    q_scaled: &'a Rows,
+    k: &'a Rows,
+    v: &'a Rows,
+    d_out: &'a Rows,
+    rows: Range<usize>,
+    g: usize,
+}
+
+impl SimdJob for BackwardPieceJob<'_> {
+    type Output = BackwardPiece;
+
+    #[inline(always)]
+    fn run(self) -> BackwardPiece {
+        self.attention.backward_piece(
+            self.wide,
+            self.q,
+            self.q_scaled,
+            self.k,
+            self.v,
+            self.d_out,
+            self.rows,
+            self.g,
+        )
     }
 }
 
@@ -442,7 +527,8 @@ fn aligned(x: &Rows, rows: Range<usize>, head: usize, hd: usize) -> Aligned {
         .map(|r| x.exp[r])
         .max()
         .unwrap_or(0);
-    let mut mant = Vec::with_capacity(rows.len() * hd);
+    let t = rows.len();
+    let mut mant = Vec::with_capacity(t * hd);
     for r in rows {
         let shift = (exp - x.exp[r]).max(0) as u32;
         mant.extend(
@@ -451,7 +537,17 @@ fn aligned(x: &Rows, rows: Range<usize>, head: usize, hd: usize) -> Aligned {
                 .map(|&m| round::shr(i64::from(m), shift) as i32),
         );
     }
-    Aligned { mant, exp }
+    let mut transposed = vec![0i32; t * hd];
+    for (j, row) in mant.chunks_exact(hd).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            transposed[c * t + j] = v;
+        }
+    }
+    Aligned {
+        mant,
+        transposed,
+        exp,
+    }
 }
 
 /// Builds rows from segments (one per head) that carry their own exponents: each segment is normalized to 23

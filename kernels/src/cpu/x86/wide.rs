@@ -48,9 +48,15 @@ macro_rules! wide_kernels {
             }
 
             /// See [`crate::cpu::Wide::gather`].
-            pub(crate) fn gather(self, acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
+            pub(crate) fn gather(
+                self,
+                acc: &mut [i64],
+                coefs: &[i32],
+                rows: &[i32],
+                stride: usize,
+            ) {
                 // SAFETY: as in `dots`.
-                unsafe { $gather(acc, coefs, rows) }
+                unsafe { $gather(acc, coefs, rows, stride) }
             }
         }
 
@@ -80,8 +86,8 @@ macro_rules! wide_kernels {
         }
 
         #[target_feature(enable = $features)]
-        unsafe fn $gather(acc: &mut [i64], coefs: &[i32], rows: &[i32]) {
-            wide::gather(acc, coefs, rows)
+        unsafe fn $gather(acc: &mut [i64], coefs: &[i32], rows: &[i32], stride: usize) {
+            wide::gather(acc, coefs, rows, stride)
         }
     };
 }
