@@ -10,7 +10,7 @@
 //! Scales that also change along the input (per column group: finer ternary scales, Q8_0 blocks) are the
 //! [`grouped`] variant, built by [`FrozenLinear::ternary_grouped`] and [`FrozenLinear::int8_grouped`].
 
-use super::rows::Rows;
+use super::rows::{MANT_BITS, Rows};
 use crate::{
     cpu::{Cpu, CpuError},
     fixed::{bfp, round},
@@ -135,17 +135,15 @@ impl FrozenLinear {
         let (acc, shifts) = self.product(cpu, u, self.in_features, false)?;
         let n = self.out_features;
         let mut wide = acc;
-        for row in wide.chunks_exact_mut(n) {
-            for (v, &m) in row.iter_mut().zip(&self.row_mult) {
-                *v *= i64::from(m);
-            }
-        }
-        let exps: Vec<i32> = x
+        let mut exps: Vec<i32> = x
             .exp
             .iter()
             .zip(&shifts)
             .map(|(&e, &s)| e + s as i32 - self.shift as i32)
             .collect();
+        for (row, exp) in wide.chunks_exact_mut(n).zip(&mut exps) {
+            *exp += scale_row(row, &self.row_mult);
+        }
         Ok(Rows::from_wide(n, &wide, &exps))
     }
 
@@ -342,6 +340,37 @@ fn multipliers(scales: &[f64], per_row: usize) -> Result<(Vec<u32>, u32), Linear
     Ok((mult, shift))
 }
 
+/// `row[c] · m_c` for one output row, exactly. The digit products can reach `2^33` and more (a row of equal large
+/// activations against weights of one sign), and the 31-bit multipliers would overflow i64 then: such a row is
+/// multiplied in i128 and normalized to 23-bit mantissas there. Returns the exponent that adds to the row's; rows
+/// that fit (nearly all) take the i64 path, and both paths give the normalized value of the exact product.
+fn scale_row(row: &mut [i64], mult: &[u32]) -> i32 {
+    let absmax = row.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    if u64::BITS - absmax.leading_zeros() <= 31 {
+        for (v, &m) in row.iter_mut().zip(mult) {
+            *v *= i64::from(m);
+        }
+        return 0;
+    }
+    let exact: Vec<i128> = row
+        .iter()
+        .zip(mult)
+        .map(|(&v, &m)| i128::from(v) * i128::from(m))
+        .collect();
+    let top = exact.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    let shift = (u128::BITS - top.leading_zeros()).saturating_sub(MANT_BITS);
+    let limit = (1i128 << MANT_BITS) - 1;
+    for (v, &p) in row.iter_mut().zip(&exact) {
+        // Round half to even on i128, as `round::shr` does on i64.
+        let floor = p >> shift;
+        let rem = p - (floor << shift);
+        let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
+        let up = shift > 0 && (rem > half || (rem == half && floor & 1 == 1));
+        *v = (floor + i128::from(up)).clamp(-limit, limit) as i64;
+    }
+    shift as i32
+}
+
 /// Quantizes each row (of `cols` values) to int8 by block floating point; returns the values and each row's shift.
 pub fn quantize_rows_i8<T: Copy + Into<i64>>(values: &[T], cols: usize) -> (Vec<i8>, Vec<u32>) {
     quantize_rows_i8_at_least(values, cols, &vec![0; values.len() / cols.max(1)])
@@ -399,6 +428,23 @@ mod tests {
                 .sqrt()
                 / (cols as f64).sqrt();
             assert!(err <= tol * scale, "rms error {err} vs rms {scale}");
+        }
+    }
+
+    #[test]
+    fn a_row_whose_products_pass_i64_is_scaled_exactly() {
+        // Equal large activations against one-signed int8 weights: digit sums near 2^36, times 31-bit multipliers.
+        let (n, k) = (3, 4096);
+        let w = FrozenLinear::int8(n, k, &vec![127; n * k], &[1.0 / 127.0; 3]).unwrap();
+        let x = Rows {
+            cols: k,
+            mant: vec![(1 << 23) - 1; k],
+            exp: vec![0],
+        };
+        let y = w.forward(&Cpu::new(), &x).unwrap().to_f64();
+        let want = f64::from((1 << 23) - 1) * k as f64; // every weight is 1
+        for (c, got) in y.iter().enumerate() {
+            assert!((got - want).abs() <= want * 1e-4, "row {c}: {got} vs {want}");
         }
     }
 
