@@ -40,6 +40,7 @@ impl Dense {
 }
 
 /// `x · wᵀ`: `[T × k] · [n × k]ᵀ → [T × n]`. Each output row keeps `x`'s row exponent plus `w`'s.
+#[inline(always)]
 pub fn x_wt(x: &Rows, w: &Dense) -> Rows {
     assert_eq!(
         x.cols, w.cols,
@@ -63,6 +64,7 @@ pub fn x_wt(x: &Rows, w: &Dense) -> Rows {
 }
 
 /// `x · w`: `[T × n] · [n × k] → [T × k]`.
+#[inline(always)]
 pub fn x_w(x: &Rows, w: &Dense) -> Rows {
     assert_eq!(
         x.cols, w.rows,
@@ -87,6 +89,7 @@ pub fn x_w(x: &Rows, w: &Dense) -> Rows {
 
 /// `aᵀ · b` over tokens: `[T × n]ᵀ · [T × k] → [n × k]` (a weight gradient). Token `t`'s terms carry the exponent
 /// `a.exp[t] + b.exp[t]`; all are taken at the largest one. Returns a [`Dense`] (one exponent).
+#[inline(always)]
 pub fn at_b(a: &Rows, b: &Rows) -> Dense {
     assert_eq!(
         a.rows(),
@@ -100,14 +103,15 @@ pub fn at_b(a: &Rows, b: &Rows) -> Dense {
     let top = exps.iter().copied().max().unwrap_or(0);
     let mut wide = vec![0i64; n * k];
     for (t, &e) in exps.iter().enumerate() {
-        let shift = (top - e) as u32;
+        // Terms 63+ bits below the top round to 0 either way (|a·b| < 2^46).
+        let shift = ((top - e) as u32).min(63);
         let bt = b.row(t);
         for (i, &ai) in a.row(t).iter().enumerate() {
             if ai == 0 {
                 continue;
             }
             for (o, &bj) in wide[i * k..(i + 1) * k].iter_mut().zip(bt) {
-                *o += round::shr(i64::from(ai) * i64::from(bj), shift);
+                *o += round::shr_var(i64::from(ai) * i64::from(bj), shift);
             }
         }
     }

@@ -444,7 +444,10 @@ mod tests {
         let y = w.forward(&Cpu::new(), &x).unwrap().to_f64();
         let want = f64::from((1 << 23) - 1) * k as f64; // every weight is 1
         for (c, got) in y.iter().enumerate() {
-            assert!((got - want).abs() <= want * 1e-4, "row {c}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= want * 1e-4,
+                "row {c}: {got} vs {want}"
+            );
         }
     }
 

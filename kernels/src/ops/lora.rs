@@ -8,6 +8,7 @@ use super::{
     exact::{self, Dense},
     rows::Rows,
 };
+use crate::cpu::{SimdJob, Wide};
 use crate::fixed::scale::Multiplier;
 
 /// One adapter's shapes and scale.
@@ -43,9 +44,12 @@ impl LoraShape {
     /// Forward: returns `z = (α/r) · B (A x)` (`[T × out]`) and `h = A x` for the backward pass.
     pub fn forward(&self, x: &Rows, a: &Dense, b: &Dense) -> (Rows, LoraActivations) {
         self.check(a, b);
-        let h = exact::x_wt(x, a);
-        let z = exact::x_wt(&h, b).scale(self.scale);
-        (z, LoraActivations { h })
+        Wide::detected().run(Forward {
+            shape: self,
+            x,
+            a,
+            b,
+        })
     }
 
     /// Backward from `dz = ∂L/∂z`: `(∂L/∂x, grads)`, with `dz' = (α/r)·dz`, `∂B = dz'ᵀ h`, `dh = dz' B`,
@@ -59,18 +63,14 @@ impl LoraShape {
         dz: &Rows,
     ) -> (Rows, LoraGrads) {
         self.check(a, b);
-        let dz = dz.scale(self.scale);
-        let grad_b = exact::at_b(&dz, &acts.h);
-        let dh = exact::x_w(&dz, b);
-        let grad_a = exact::at_b(&dh, x);
-        let dx = exact::x_w(&dh, a);
-        (
-            dx,
-            LoraGrads {
-                a: grad_a,
-                b: grad_b,
-            },
-        )
+        Wide::detected().run(Backward {
+            shape: self,
+            x,
+            h: &acts.h,
+            a,
+            b,
+            dz,
+        })
     }
 
     fn check(&self, a: &Dense, b: &Dense) {
@@ -84,6 +84,56 @@ impl LoraShape {
             (self.out_features, self.rank),
             "LoRA B shape"
         );
+    }
+}
+
+/// [`LoraShape::forward`]'s products, compiled for the CPU's vector width (they are exact: the width cannot
+/// change a bit).
+struct Forward<'a> {
+    shape: &'a LoraShape,
+    x: &'a Rows,
+    a: &'a Dense,
+    b: &'a Dense,
+}
+
+impl SimdJob for Forward<'_> {
+    type Output = (Rows, LoraActivations);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let h = exact::x_wt(self.x, self.a);
+        let z = exact::x_wt(&h, self.b).scale(self.shape.scale);
+        (z, LoraActivations { h })
+    }
+}
+
+/// [`LoraShape::backward`]'s products, compiled for the CPU's vector width.
+struct Backward<'a> {
+    shape: &'a LoraShape,
+    x: &'a Rows,
+    h: &'a Rows,
+    a: &'a Dense,
+    b: &'a Dense,
+    dz: &'a Rows,
+}
+
+impl SimdJob for Backward<'_> {
+    type Output = (Rows, LoraGrads);
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let dz = self.dz.scale(self.shape.scale);
+        let grad_b = exact::at_b(&dz, self.h);
+        let dh = exact::x_w(&dz, self.b);
+        let grad_a = exact::at_b(&dh, self.x);
+        let dx = exact::x_w(&dh, self.a);
+        (
+            dx,
+            LoraGrads {
+                a: grad_a,
+                b: grad_b,
+            },
+        )
     }
 }
 

@@ -13,6 +13,7 @@
 //! rather than storing them: a row is cheap next to the matmuls around it.
 
 use super::rows::{self, Rows};
+use crate::cpu::{SimdJob, Wide};
 use crate::fixed::{math, round, scale::Multiplier};
 
 /// A norm's constants: the learned scale `g` (one row) and the ε and width-derived multipliers.
@@ -55,6 +56,7 @@ impl RmsNorm {
         self.gamma.cols
     }
 
+    #[inline(always)]
     fn stats(&self, x: &[i32], e: i32) -> RowStats {
         // |x_i| < 2^23, so Σ x_i² < d · 2^46 ≤ 2^61 for widths up to 2^15.
         let sumsq: u64 = x
@@ -102,6 +104,7 @@ impl RmsNorm {
     }
 
     /// The normalized rows `n = x / rms(x)` (before the scale `g`).
+    #[inline(always)]
     fn normalized(&self, x: &Rows) -> (Rows, Vec<RowStats>) {
         assert_eq!(
             x.cols,
@@ -127,10 +130,20 @@ impl RmsNorm {
 
     /// Forward: `y = g ⊙ x / sqrt(mean(x²) + ε)`.
     pub fn forward(&self, x: &Rows) -> Rows {
+        Wide::detected().run(Pass {
+            norm: self,
+            x,
+            dy: None,
+        })
+    }
+
+    #[inline(always)]
+    fn forward_body(&self, x: &Rows) -> Rows {
         let (n, _) = self.normalized(x);
         self.scale_by_gamma(&n)
     }
 
+    #[inline(always)]
     fn scale_by_gamma(&self, n: &Rows) -> Rows {
         let g = self.gamma.row(0);
         let wide: Vec<i64> = n
@@ -150,6 +163,15 @@ impl RmsNorm {
     /// (`g` is frozen, so it gets none): `dx = ρ (dn − n · Σ(dn ⊙ n) / d)` with `dn = g ⊙ dy`,
     /// `ρ = 1/sqrt(mean(x²) + ε)`.
     pub fn backward(&self, x: &Rows, dy: &Rows) -> Rows {
+        Wide::detected().run(Pass {
+            norm: self,
+            x,
+            dy: Some(dy),
+        })
+    }
+
+    #[inline(always)]
+    fn backward_body(&self, x: &Rows, dy: &Rows) -> Rows {
         assert_eq!(
             x.mant.len(),
             dy.mant.len(),
@@ -195,6 +217,26 @@ impl RmsNorm {
             exps[r] = diff_exp + st.inv_exp - st.e;
         }
         Rows::from_wide(cols, &wide, &exps)
+    }
+}
+
+/// A forward (`dy` absent) or backward pass, compiled for the CPU's vector width (exact: the width cannot change
+/// a bit).
+struct Pass<'a> {
+    norm: &'a RmsNorm,
+    x: &'a Rows,
+    dy: Option<&'a Rows>,
+}
+
+impl SimdJob for Pass<'_> {
+    type Output = Rows;
+
+    #[inline(always)]
+    fn run(self) -> Rows {
+        match self.dy {
+            None => self.norm.forward_body(self.x),
+            Some(dy) => self.norm.backward_body(self.x, dy),
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! Mantissas of 23 bits leave room for exact products: a mantissa times a 31-bit multiplier or another mantissa
 //! fits in i64, and a sum of up to 2^17 such products of 23 × 23 bits does too.
 
-use crate::cpu::Wide;
+use crate::cpu::{SimdJob, Wide};
 use crate::fixed::{round, scale::Multiplier};
 
 /// Magnitude bits of a normalized mantissa: `|mant| < 2^23`.
@@ -104,31 +104,11 @@ impl Rows {
             (other.rows(), other.cols),
             "Rows: shapes differ"
         );
-        let mut out = Rows::zeros(self.rows(), self.cols);
-        let mut wide = vec![0i64; self.cols];
-        for r in 0..self.rows() {
-            let (ea, eb) = (self.exp[r], other.exp[r]);
-            // An all-zero row's exponent carries no information: it must not pull the other row's bits away.
-            let top = match (
-                self.row(r).iter().any(|&m| m != 0),
-                other.row(r).iter().any(|&m| m != 0),
-            ) {
-                (true, false) => ea,
-                (false, true) => eb,
-                _ => ea.max(eb),
-            } - 38;
-            for ((w, &a), &b) in wide.iter_mut().zip(self.row(r)).zip(other.row(r)) {
-                let (a, b) = (
-                    round::shift(i64::from(a), (ea - top).min(38)),
-                    round::shift(i64::from(b), (eb - top).min(38)),
-                );
-                *w = if negate { a - b } else { a + b };
-            }
-            let (m, e) = normalize_row(&wide, top);
-            out.mant[r * self.cols..(r + 1) * self.cols].copy_from_slice(&m);
-            out.exp[r] = e;
-        }
-        out
+        Wide::detected().run(Combine {
+            a: self,
+            b: other,
+            negate,
+        })
     }
 
     /// Every value times a constant multiplier.
@@ -174,6 +154,49 @@ impl Rows {
                 *m = (v * scale).round_ties_even().clamp(-MANT_MAX, MANT_MAX) as i32;
             }
             out.exp[r] = e;
+        }
+        out
+    }
+}
+
+/// [`Rows::add`] / [`Rows::sub`], compiled for the CPU's vector width.
+struct Combine<'a> {
+    a: &'a Rows,
+    b: &'a Rows,
+    negate: bool,
+}
+
+impl SimdJob for Combine<'_> {
+    type Output = Rows;
+
+    #[inline(always)]
+    fn run(self) -> Rows {
+        let (a, b) = (self.a, self.b);
+        let mut out = Rows::zeros(a.rows(), a.cols);
+        let mut wide = vec![0i64; a.cols];
+        for r in 0..a.rows() {
+            let (ea, eb) = (a.exp[r], b.exp[r]);
+            // An all-zero row's exponent carries no information: it must not pull the other row's bits away.
+            let top = match (
+                a.row(r).iter().any(|&m| m != 0),
+                b.row(r).iter().any(|&m| m != 0),
+            ) {
+                (true, false) => ea,
+                (false, true) => eb,
+                _ => ea.max(eb),
+            } - 38;
+            // Each operand moves left by up to 38 bits or right (rounded half to even); one shift per row.
+            let (sa, sb) = ((ea - top).min(38), (eb - top).min(38));
+            let (la, ra) = (sa.max(0) as u32, sa.min(0).unsigned_abs().min(63));
+            let (lb, rb) = (sb.max(0) as u32, sb.min(0).unsigned_abs().min(63));
+            let sign = if self.negate { -1 } else { 1 };
+            for ((w, &x), &y) in wide.iter_mut().zip(a.row(r)).zip(b.row(r)) {
+                let x = round::shr_var(i64::from(x) << la, ra);
+                let y = round::shr_var(i64::from(y) << lb, rb);
+                *w = x + sign * y;
+            }
+            let shift = Wide::detected().normalize(&wide, MANT_BITS, out.row_mut(r));
+            out.exp[r] = top + shift as i32;
         }
         out
     }
