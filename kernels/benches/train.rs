@@ -1,10 +1,12 @@
 //! Integer LoRA training throughput on SmolLM2-135M shapes.
 //!
-//! `cargo bench -p tern-kernels --bench train [-- --steps N --seq S --batch B --rank R]`
+//! `cargo bench -p tern-kernels [--features reference] --bench train [-- --steps N --seq S --batch B --rank R]`
 //!
 //! Loads SmolLM2-135M-Instruct from the data cache (`deploy/fetch-data.sh`), or, when it is absent, a random model
-//! of the same shapes. For the ternary (per-row) and the int8 base it runs one warm-up step and `--steps` timed
-//! steps with LoRA on q/k/v/o, then prints tokens/s and the process's peak resident memory.
+//! of the same shapes. For the ternary (BitNet's per-tensor rule) and the int8 base it runs one warm-up step and
+//! `--steps` timed steps with LoRA on q/k/v/o, then prints tokens/s and the peak resident memory. Built with
+//! `--features reference`, it also times the candle f32 reference on the same model, shapes and batch, right after
+//! each integer run, and prints the ratio (integer ÷ reference tokens/s).
 
 use std::time::Instant;
 
@@ -83,10 +85,12 @@ fn main() {
         },
     };
     println!(
-        "{:<16} {:>10} {:>12} {:>10}",
-        "base", "s/step", "tokens/s", "loss"
+        "{:<16} {:>10} {:>12} {:>10} {:>14} {:>8}",
+        "base", "s/step", "tokens/s", "loss", "ref tokens/s", "ratio"
     );
-    for quant in [BaseQuant::TernaryPerRow, BaseQuant::Int8PerRow] {
+    let tokens = (batch_size * seq) as f64;
+    let mut integer_peak = None;
+    for quant in [BaseQuant::TernaryPerTensor, BaseQuant::Int8PerRow] {
         let base = BaseModel::from_gguf(&gguf, quant, seq).expect("load model");
         let trainer = Trainer::new(&base, cpu, config.clone(), Key(4));
         let mut state = trainer.initial_state(Key(5));
@@ -97,15 +101,84 @@ fn main() {
             loss = trainer.step(&mut state, &batch).expect("step").loss;
         }
         let per_step = started.elapsed().as_secs_f64() / steps as f64;
+        integer_peak = integer_peak.or(peak_rss_mib());
+        let reference = reference_tokens_per_s(&gguf, &base, quant, &config, &batch, steps);
         println!(
-            "{:<16} {:>10.2} {:>12.1} {:>10.3}",
+            "{:<16} {:>10.2} {:>12.1} {:>10.3} {:>14} {:>8}",
             quant.name(),
             per_step,
-            (batch_size * seq) as f64 / per_step,
-            loss
+            tokens / per_step,
+            loss,
+            reference.map_or("-".into(), |r| format!("{r:.1}")),
+            reference.map_or("-".into(), |r| format!("{:.2}", tokens / per_step / r)),
         );
     }
-    if let Some(mib) = peak_rss_mib() {
-        println!("peak RSS: {mib:.0} MiB");
+    if let Some(mib) = integer_peak {
+        println!("peak RSS of the integer runs (first base): {mib:.0} MiB");
     }
+    if cfg!(not(feature = "reference")) {
+        println!(
+            "(build with `--features reference` to time the candle f32 reference on the same batch)"
+        );
+    }
+}
+
+/// Tokens/s of the candle f32 reference on the same model, shapes and batch (one warm-up step, then `steps`), with
+/// the base fake-quantized the same way and int8 activations.
+#[cfg(feature = "reference")]
+fn reference_tokens_per_s(
+    gguf: &Gguf,
+    base: &BaseModel,
+    quant: BaseQuant,
+    config: &TrainConfig,
+    batch: &Batch,
+    steps: usize,
+) -> Option<f64> {
+    use tern_kernels::reference::{
+        ActivationQuant, BaseWeights, LoraSettings, Numerics, OptimizerSettings, Precision,
+        ReferenceTrainer, uniform_a_init,
+    };
+    let mut reference = ReferenceTrainer::new(
+        &base.config,
+        &BaseWeights::from_gguf(gguf).expect("reference weights"),
+        Numerics {
+            base: Some(quant),
+            activations: ActivationQuant::Int8PerToken,
+            precision: Precision::F32,
+        },
+        &LoraSettings {
+            rank: config.rank,
+            alpha: config.alpha as f32,
+            targets: config.targets.clone(),
+        },
+        uniform_a_init(Key(2)),
+        OptimizerSettings::adamw(),
+    )
+    .expect("reference trainer");
+    let lr = config.schedule.peak as f32;
+    reference
+        .step(&batch.tokens, &batch.loss_mask, lr)
+        .expect("reference warm-up step");
+    let started = Instant::now();
+    for _ in 0..steps {
+        reference
+            .step(&batch.tokens, &batch.loss_mask, lr)
+            .expect("reference step");
+    }
+    Some(
+        (batch.tokens.len() - batch.examples.len()) as f64
+            / (started.elapsed().as_secs_f64() / steps as f64),
+    )
+}
+
+#[cfg(not(feature = "reference"))]
+fn reference_tokens_per_s(
+    _: &Gguf,
+    _: &BaseModel,
+    _: BaseQuant,
+    _: &TrainConfig,
+    _: &Batch,
+    _: usize,
+) -> Option<f64> {
+    None
 }

@@ -59,7 +59,7 @@ pub struct RunArgs {
     /// Output directory for checkpoints, the adapter and summary.json [default: runs/finetune].
     #[arg(short, long, env = "TERN_OUTPUT")]
     pub output: Option<PathBuf>,
-    /// Base quantization: int8-row, ternary-row or ternary-tensor [default: int8-row].
+    /// Base quantization: int8-row, int8-q8_0, ternary-row, ternary-tensor, ternary-group(-N) [default: int8-row].
     #[arg(long, env = "TERN_QUANT", value_parser = names::parse_quant)]
     pub quant: Option<BaseQuant>,
     /// Training steps [default: 100].
@@ -185,7 +185,7 @@ pub struct ConvertArgs {
     /// Source model, a GGUF file [default: $TERN_CACHE_DIR/models/SmolLM2-135M-Instruct.Q4_1.gguf].
     #[arg(long, env = "TERN_MODEL")]
     pub model: Option<PathBuf>,
-    /// Quantization to write: int8-row, ternary-row or ternary-tensor.
+    /// Quantization to write: int8-row, int8-q8_0, ternary-row, ternary-tensor, ternary-group(-N).
     #[arg(long, default_value = "ternary-row", value_parser = names::parse_quant)]
     pub quant: BaseQuant,
     /// The GGUF file to write.

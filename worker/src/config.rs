@@ -6,7 +6,7 @@
 //! model = ".tern/cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 //! dataset = "my-corpus/"          # a .txt file, a directory of .txt files, or chat .jsonl
 //! output = "runs/my-adapter"
-//! quant = "int8-row"              # or ternary-row, ternary-tensor
+//! quant = "int8-row"              # or int8-q8_0, ternary-row, ternary-tensor, ternary-group
 //! steps = 200
 //! targets = ["q", "k", "v", "o"]
 //! ```

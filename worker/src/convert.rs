@@ -105,20 +105,20 @@ pub fn convert(opts: &ConvertOptions) -> Result<ConvertReport> {
             report: base_loss(&base, cpu, &batches)?,
         });
     }
-    // The written file, loaded the way that reproduces its weights (see `quantized_base_gguf`).
+    // The written file, loaded with the same scheme: an already-quantized block keeps its scale, so this reproduces
+    // the weights it was written from.
     let written = Gguf::from_bytes(bytes).map_err(|source| WorkerError::Gguf {
         path: opts.output.clone(),
         source,
     })?;
-    let reloaded =
-        BaseModel::from_gguf(&written, BaseQuant::Int8PerRow, opts.seq_len).map_err(|source| {
-            WorkerError::Model {
-                path: opts.output.clone(),
-                source,
-            }
-        })?;
+    let reloaded = BaseModel::from_gguf(&written, opts.quant, opts.seq_len).map_err(|source| {
+        WorkerError::Model {
+            path: opts.output.clone(),
+            source,
+        }
+    })?;
     report.losses.push(QuantLoss {
-        what: format!("written file ({} loaded as int8-row)", opts.quant.name()),
+        what: format!("written file (loaded as {})", opts.quant.name()),
         report: base_loss(&reloaded, cpu, &batches)?,
     });
     Ok(report)

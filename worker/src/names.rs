@@ -133,7 +133,12 @@ mod tests {
         for q in BaseQuant::ALL {
             assert_eq!(parse_quant(q.name()), Ok(q));
         }
-        assert_eq!(parse_quant("INT8_PER_ROW"), Ok(BaseQuant::Int8PerRow));
+        assert_eq!(parse_quant("INT8_ROW"), Ok(BaseQuant::Int8PerRow));
+        assert_eq!(
+            parse_quant("ternary-group-32"),
+            Ok(BaseQuant::TernaryPerGroup(32))
+        );
+        assert!(parse_quant("ternary-group-0").is_err());
         assert!(parse_quant("int4").unwrap_err().contains("ternary-row"));
         assert_eq!(
             parse_targets("v, q_proj,attn_k,q").unwrap(),

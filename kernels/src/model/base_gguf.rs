@@ -6,10 +6,9 @@
 //! else (metadata with the tokenizer, embeddings, norms) is copied byte for byte. The key `tern.base_quant` names the
 //! scheme (`ternary-row`, …); `general.file_type` is dropped, since it would describe the source's encoding.
 //!
-//! Loading the file back quantizes it again. The int8 per-row rule reproduces ternary and int8 rows: a row of
-//! `{0, ±s}` has absmax `s`, so it becomes `±127` at scale `s / 127`. The ternary rules do not: BitNet's absmean of a
-//! row of `{0, ±s}` is `s` times its share of non-zeros, so the codes survive but the scales shrink. Load a
-//! converted file with `int8-row` to get the model it was written from.
+//! Loading the file back quantizes it again, and reproduces the weights with the scheme it was written with: a
+//! block that is already quantized keeps its scale (a ternary row of `{0, ±s}` is taken at scale `s`, not at
+//! BitNet's absmean, which would be `s` times its share of non-zeros; an int8 row's absmax is `127 · s`).
 
 use super::base::BaseModel;
 use super::config::LoraTarget;

@@ -134,7 +134,7 @@ impl CrossEntropy {
         let cols = logits.cols;
         let parts = map_row_chunks(logits.rows(), threads, |rows| {
             let mut d = Rows::zeros(rows.len(), cols);
-            let mut loss = 0.0f64;
+            let mut losses = Vec::with_capacity(rows.len());
             let mut wide = vec![0i64; cols];
             for (i, r) in rows.enumerate() {
                 if mask[r] == 0 {
@@ -154,13 +154,14 @@ impl CrossEntropy {
                     d.row_mut(i),
                 );
                 d.exp[i] = exp;
-                loss += row_loss;
+                losses.push(row_loss);
             }
-            (d, loss)
+            (d, losses)
         });
-        let (blocks, losses): (Vec<Rows>, Vec<f64>) = parts.into_iter().unzip();
+        let (blocks, losses): (Vec<Rows>, Vec<Vec<f64>>) = parts.into_iter().unzip();
         LossOutput {
-            loss_sum: losses.iter().sum(),
+            // Summed in row order, so the displayed loss does not depend on the thread count either.
+            loss_sum: losses.iter().flatten().sum(),
             tokens,
             dlogits: Rows::concat(&blocks),
         }

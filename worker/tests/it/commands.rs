@@ -149,7 +149,7 @@ fn convert_writes_a_base_that_loads_back_and_reports_each_quantization() {
     }
     let written = Gguf::read(s.path("ternary.gguf")).unwrap();
     assert_eq!(written.get_str(BASE_QUANT_KEY).unwrap(), "ternary-row");
-    let reloaded = BaseModel::from_gguf(&written, BaseQuant::Int8PerRow, 16).unwrap();
+    let reloaded = BaseModel::from_gguf(&written, BaseQuant::TernaryPerRow, 16).unwrap();
     let source = Gguf::read(s.path("model.gguf")).unwrap();
     let ternary = BaseModel::from_gguf(&source, BaseQuant::TernaryPerRow, 16).unwrap();
     let (a, b) = (
