@@ -41,17 +41,69 @@ pub enum LinearError {
     Group(String),
 }
 
-/// The packed integer weights, with a transposed copy for the backward pass.
+/// Packed integer weights, with a transposed copy for the backward pass.
+#[derive(Debug, Clone)]
+enum Weights {
+    Ternary { w: TernaryMatrix, wt: TernaryMatrix },
+    Int8 { w: Int8Matrix, wt: Int8Matrix },
+}
+
+impl Weights {
+    /// Packs `values` (`out × in`, row-major): ternary codes in {-1, 0, 1}, or int8 in [-127, 127].
+    fn new(ternary: bool, out: usize, inp: usize, values: &[i8]) -> Result<Self, TensorError> {
+        Ok(if ternary {
+            let w = TernaryMatrix::from_values(out, inp, values)?;
+            Self::Ternary {
+                wt: w.transpose(),
+                w,
+            }
+        } else {
+            let w = Int8Matrix::from_values(out, inp, values)?;
+            Self::Int8 {
+                wt: w.transpose(),
+                w,
+            }
+        })
+    }
+
+    /// `acc = u · Wᵀ`, or `u · W` with the transposed copy.
+    fn matmul(
+        &self,
+        cpu: &Cpu,
+        u: &[i8],
+        acc: &mut [i32],
+        transposed: bool,
+    ) -> Result<(), CpuError> {
+        match (self, transposed) {
+            (Self::Ternary { w, .. }, false) => cpu.matmul_i8_ternary(u, w, acc),
+            (Self::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
+            (Self::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
+            (Self::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
+        }
+    }
+
+    /// The integer weight at `(row, col)`.
+    fn get(&self, row: usize, col: usize) -> Option<i8> {
+        match self {
+            Self::Ternary { w, .. } => w.get(row, col),
+            Self::Int8 { w, .. } => w.get(row, col),
+        }
+    }
+
+    /// All integer weights, row-major.
+    fn to_values(&self) -> Vec<i8> {
+        match self {
+            Self::Ternary { w, .. } => w.to_values(),
+            Self::Int8 { w, .. } => w.to_values(),
+        }
+    }
+}
+
+/// How a projection's weights are stored.
 #[derive(Debug, Clone)]
 enum Packed {
-    Ternary {
-        w: TernaryMatrix,
-        wt: TernaryMatrix,
-    },
-    Int8 {
-        w: Int8Matrix,
-        wt: Int8Matrix,
-    },
+    /// One scale per output row.
+    Rows(Weights),
     /// One scale per row and column group ([`grouped`]).
     Grouped(Box<grouped::Grouped>),
 }
@@ -77,9 +129,8 @@ impl FrozenLinear {
         values: &[i8],
         scales: &[f64],
     ) -> Result<Self, LinearError> {
-        let w = TernaryMatrix::from_values(out_features, in_features, values)?;
-        let wt = w.transpose();
-        Self::with_scales(Packed::Ternary { w, wt }, out_features, in_features, scales)
+        let w = Weights::new(true, out_features, in_features, values)?;
+        Self::with_scales(Packed::Rows(w), out_features, in_features, scales)
     }
 
     /// An int8 projection: `values` in [-127, 127] with one scale per row.
@@ -89,9 +140,8 @@ impl FrozenLinear {
         values: &[i8],
         scales: &[f64],
     ) -> Result<Self, LinearError> {
-        let w = Int8Matrix::from_values(out_features, in_features, values)?;
-        let wt = w.transpose();
-        Self::with_scales(Packed::Int8 { w, wt }, out_features, in_features, scales)
+        let w = Weights::new(false, out_features, in_features, values)?;
+        Self::with_scales(Packed::Rows(w), out_features, in_features, scales)
     }
 
     fn with_scales(
@@ -257,12 +307,9 @@ impl FrozenLinear {
         acc: &mut [i32],
         transposed: bool,
     ) -> Result<(), CpuError> {
-        match (&self.packed, transposed) {
-            (Packed::Ternary { w, .. }, false) => cpu.matmul_i8_ternary(u, w, acc),
-            (Packed::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
-            (Packed::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
-            (Packed::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
-            (Packed::Grouped(_), _) => unreachable!("grouped weights multiply per group"),
+        match &self.packed {
+            Packed::Rows(w) => w.matmul(cpu, u, acc, transposed),
+            Packed::Grouped(_) => unreachable!("grouped weights multiply per group"),
         }
     }
 
@@ -282,8 +329,7 @@ impl FrozenLinear {
             let m = i64::from(self.row_mult[i]);
             wide.extend((0..self.in_features).map(|c| {
                 let q = match &self.packed {
-                    Packed::Ternary { w, .. } => w.get(i, c),
-                    Packed::Int8 { w, .. } => w.get(i, c),
+                    Packed::Rows(w) => w.get(i, c),
                     Packed::Grouped(_) => None,
                 };
                 i64::from(q.expect("in range")) * m
@@ -299,8 +345,7 @@ impl FrozenLinear {
     /// The real weight matrix (`out × in`, row-major) as f64, for tests and the f32 reference.
     pub fn to_f64(&self) -> Vec<f64> {
         let values = match &self.packed {
-            Packed::Ternary { w, .. } => w.to_values(),
-            Packed::Int8 { w, .. } => w.to_values(),
+            Packed::Rows(w) => w.to_values(),
             Packed::Grouped(g) => return g.to_f64(),
         };
         let unit = libm::exp2(-f64::from(self.shift));

@@ -21,27 +21,21 @@
 //! path. The price is `ceil(in / group)` smaller matmuls instead of one, and the per-term rescaling: about
 //! `1 / group` of the matmul's multiply count.
 
-use super::{FrozenLinear, LinearError, Packed, quantize_rows_i8, quantize_rows_i8_at_least};
+use super::{
+    FrozenLinear, LinearError, Packed, Weights, quantize_rows_i8, quantize_rows_i8_at_least,
+};
 use crate::{
     cpu::{Cpu, CpuError},
     fixed::round,
     ops::rows::Rows,
-    tensor::{Int8Matrix, TernaryMatrix},
 };
-
-/// One column group's weights, with the transposed copy for the backward pass.
-#[derive(Debug, Clone)]
-enum GroupWeights {
-    Ternary { w: TernaryMatrix, wt: TernaryMatrix },
-    Int8 { w: Int8Matrix, wt: Int8Matrix },
-}
 
 /// One column group: columns `start..start + width`.
 #[derive(Debug, Clone)]
 struct Part {
     start: usize,
     width: usize,
-    weights: GroupWeights,
+    weights: Weights,
     /// `m[c][g]` for every output row `c`.
     mult: Vec<u32>,
 }
@@ -119,19 +113,7 @@ impl Grouped {
                 .chunks_exact(in_features)
                 .flat_map(|row| row[start..start + width].iter().copied())
                 .collect();
-            let weights = if ternary {
-                let w = TernaryMatrix::from_values(out_features, width, &sub)?;
-                GroupWeights::Ternary {
-                    wt: w.transpose(),
-                    w,
-                }
-            } else {
-                let w = Int8Matrix::from_values(out_features, width, &sub)?;
-                GroupWeights::Int8 {
-                    wt: w.transpose(),
-                    w,
-                }
-            };
+            let weights = Weights::new(ternary, out_features, width, &sub)?;
             parts.push(Part {
                 start,
                 width,
@@ -306,20 +288,11 @@ impl Part {
         acc: &mut [i32],
         transposed: bool,
     ) -> Result<(), CpuError> {
-        match (&self.weights, transposed) {
-            (GroupWeights::Ternary { w, .. }, false) => cpu.matmul_i8_ternary(u, w, acc),
-            (GroupWeights::Ternary { wt, .. }, true) => cpu.matmul_i8_ternary(u, wt, acc),
-            (GroupWeights::Int8 { w, .. }, false) => cpu.matmul_i8_i8(u, w, acc),
-            (GroupWeights::Int8 { wt, .. }, true) => cpu.matmul_i8_i8(u, wt, acc),
-        }
+        self.weights.matmul(cpu, u, acc, transposed)
     }
 
     fn get(&self, row: usize, col: usize) -> i8 {
-        match &self.weights {
-            GroupWeights::Ternary { w, .. } => w.get(row, col),
-            GroupWeights::Int8 { w, .. } => w.get(row, col),
-        }
-        .expect("in range")
+        self.weights.get(row, col).expect("in range")
     }
 }
 
