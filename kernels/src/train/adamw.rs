@@ -1,7 +1,11 @@
 //! AdamW on fixed-point master weights, in integers.
 //!
 //! Master weights are i32 with [`MASTER_FRAC`] fractional bits (range ±4, resolution 1.9e-9). The moments `m`
-//! and `v` are [`Rows`] (23-bit mantissas, one exponent per row), so each row keeps its own dynamic range. For a
+//! and `v` are [`Rows`] of one column: a 23-bit mantissa and an exponent per element, as a float keeps them. A
+//! shared exponent per row is not enough: `v = g²` spans twice the gradient's dynamic range, and with one exponent
+//! per row of `A` the entries below `2^-23` of the row's largest came out 0, so their update `m̂ / (0 + ε)` was
+//! orders of magnitude too large (on SmolLM2 the validation loss then fell clearly slower than the f32
+//! reference's). For a
 //! weight `w` with gradient `g` at update `t = step + 1`:
 //! 1. `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²` (Rows arithmetic: multipliers, aligned adds);
 //! 2. `m̂ = m · c1`, `v̂ = v · c2` with `c1 = 1/(1−β1^t)`, `c2 = 1/(1−β2^t)` (multipliers from `libm`);
@@ -50,7 +54,7 @@ impl Default for AdamW {
     }
 }
 
-/// One parameter tensor's optimizer state: the moments, shaped like the weight.
+/// One parameter tensor's optimizer state: the moments, one element per row (row-major over the weight).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moments {
     /// First moment.
@@ -63,8 +67,8 @@ impl Moments {
     /// Zero moments for a `rows × cols` weight.
     pub fn zeros(rows: usize, cols: usize) -> Self {
         Self {
-            m: Rows::zeros(rows, cols),
-            v: Rows::zeros(rows, cols),
+            m: Rows::zeros(rows * cols, 1),
+            v: Rows::zeros(rows * cols, 1),
         }
     }
 }
@@ -116,63 +120,56 @@ pub fn update(
     step: u32,
     tensor: u32,
 ) {
-    let (rows, cols) = (moments.m.rows(), moments.m.cols);
+    let n = grad.rows * grad.cols;
     assert_eq!(
-        weights.len(),
-        rows * cols,
-        "AdamW: weights and moments differ in shape"
+        (weights.len(), moments.m.rows(), moments.m.cols),
+        (n, n, 1),
+        "AdamW: weights, moments and gradient differ in shape"
     );
-    assert_eq!(
-        (grad.rows, grad.cols),
-        (rows, cols),
-        "AdamW: gradient shape"
-    );
+    // The gradient and its square with an exponent per element, so every square keeps 23 bits.
     let g = Rows {
-        cols,
+        cols: 1,
         mant: grad.mant.clone(),
-        exp: vec![grad.exp; rows],
+        exp: vec![grad.exp; n],
     };
     let g2 = Rows::from_wide(
-        cols,
+        1,
         &g.mant
             .iter()
             .map(|&x| i64::from(x) * i64::from(x))
             .collect::<Vec<_>>(),
-        &vec![2 * grad.exp; rows],
+        &vec![2 * grad.exp; n],
     );
     moments.m = moments.m.scale(c.beta1).add(&g.scale(c.one_minus_beta1));
     moments.v = moments.v.scale(c.beta2).add(&g2.scale(c.one_minus_beta2));
     let m_hat = moments.m.scale(c.c1);
     let v_hat = moments.v.scale(c.c2);
-    for r in 0..rows {
-        for col in 0..cols {
-            let i = r * cols + col;
-            let u = adam_direction(
-                m_hat.mant[i],
-                m_hat.exp[r],
-                v_hat.mant[i],
-                v_hat.exp[r],
-                c.eps,
+    for (i, weight) in weights.iter_mut().enumerate() {
+        let u = adam_direction(
+            m_hat.mant[i],
+            m_hat.exp[i],
+            v_hat.mant[i],
+            v_hat.exp[i],
+            c.eps,
+        );
+        let mut w = i64::from(*weight);
+        if let Some((u_m, u_e)) = u {
+            // lr · u in master units: u_m · lr.m · 2^(u_e − lr.s + FRAC).
+            let delta = stochastic_round(
+                u_m * i64::from(c.lr.m),
+                u_e - c.lr.s as i32 + MASTER_FRAC as i32,
+                key.word(step, tensor, 2 * i as u32),
             );
-            let mut w = i64::from(weights[i]);
-            if let Some((u_m, u_e)) = u {
-                // lr · u in master units: u_m · lr.m · 2^(u_e − lr.s + FRAC).
-                let delta = stochastic_round(
-                    u_m * i64::from(c.lr.m),
-                    u_e - c.lr.s as i32 + MASTER_FRAC as i32,
-                    key.word(step, tensor, 2 * i as u32),
-                );
-                w -= delta;
-            }
-            if let Some(decay) = c.lr_decay {
-                w -= stochastic_round(
-                    w * i64::from(decay.m),
-                    -(decay.s as i32),
-                    key.word(step, tensor, 2 * i as u32 + 1),
-                );
-            }
-            weights[i] = round::sat_i32(w);
+            w -= delta;
         }
+        if let Some(decay) = c.lr_decay {
+            w -= stochastic_round(
+                w * i64::from(decay.m),
+                -(decay.s as i32),
+                key.word(step, tensor, 2 * i as u32 + 1),
+            );
+        }
+        *weight = round::sat_i32(w);
     }
 }
 

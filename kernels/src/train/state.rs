@@ -6,11 +6,12 @@
 //!
 //! Encoding, all integers little-endian:
 //! ```text
-//! magic "TERNST01" · step u32 · master_frac u8 · adapter count u32
+//! magic "TERNST02" · step u32 · master_frac u8 · adapter count u32
 //! per adapter, in (layer, target) order:
 //!   layer u16 · target u8 (index in LoraTarget::ALL) · rank u16 · in u32 · out u32
 //!   A: rank·in i32 · B: out·rank i32
-//!   moments of A, then of B, each: m mantissas i32 · m exponents i32 (one per row) · v mantissas · v exponents
+//!   moments of A, then of B, each: m mantissas i32 · m exponents i32 · v mantissas · v exponents (one exponent
+//!   per element)
 //! ```
 
 use super::adamw::{MASTER_FRAC, Moments};
@@ -22,13 +23,13 @@ use crate::{
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-const MAGIC: &[u8; 8] = b"TERNST01";
+const MAGIC: &[u8; 8] = b"TERNST02";
 
 /// A checkpoint that cannot be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum StateError {
     /// The bytes do not start with the checkpoint magic.
-    #[error("not a Tern training checkpoint (expected magic TERNST01): is this the right file?")]
+    #[error("not a Tern training checkpoint of this version (expected magic TERNST02): is this the right file, written by this version?")]
     Magic,
     /// The bytes end early.
     #[error(
@@ -154,7 +155,7 @@ impl TrainState {
             + self
                 .adapters
                 .iter()
-                .map(|a| 13 + 12 * (a.a.len() + a.b.len()) + 8 * (a.rank + a.out_features))
+                .map(|a| 13 + 20 * (a.a.len() + a.b.len()))
                 .sum::<usize>()
     }
 
@@ -318,8 +319,8 @@ impl<'a> Reader<'a> {
 
     fn moments(&mut self, rows: usize, cols: usize) -> Result<Moments, StateError> {
         Ok(Moments {
-            m: self.rows(rows, cols, "first moment", false)?,
-            v: self.rows(rows, cols, "second moment", true)?,
+            m: self.rows(rows * cols, 1, "first moment", false)?,
+            v: self.rows(rows * cols, 1, "second moment", true)?,
         })
     }
 }
