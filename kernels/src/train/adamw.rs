@@ -362,4 +362,31 @@ mod tests {
         );
         assert_eq!(w, vec![123, -456]);
     }
+
+    #[test]
+    fn small_gradients_next_to_large_ones_take_adam_sized_steps() {
+        // One row whose gradients span 2^22: the first AdamW step moves every weight by about lr (m̂/sqrt(v̂) = ±1),
+        // however small its gradient next to the row's largest (a shared exponent per row zeroed the small v and
+        // moved those weights by m̂/ε instead).
+        let lr = 1e-3;
+        let c = AdamW::default().constants(0, lr).unwrap();
+        let mant = vec![1 << 22, -(1 << 12), 5, -1];
+        let mut w = vec![0; 4];
+        let mut mom = Moments::zeros(1, 4);
+        let grad = Dense {
+            rows: 1,
+            cols: 4,
+            mant: mant.clone(),
+            exp: -10, // the smallest gradient, 2^-10, is still far above ε
+        };
+        update(&c, &mut w, &mut mom, &grad, Key(1), 0, 0);
+        let step = lr * f64::from(1u32 << MASTER_FRAC);
+        for (&wi, &g) in w.iter().zip(&mant) {
+            let moved = -f64::from(wi) / step;
+            assert!(
+                (moved - f64::from(g.signum())).abs() < 0.01,
+                "gradient mantissa {g}: moved {moved} × lr"
+            );
+        }
+    }
 }

@@ -29,7 +29,9 @@ const MAGIC: &[u8; 8] = b"TERNST02";
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum StateError {
     /// The bytes do not start with the checkpoint magic.
-    #[error("not a Tern training checkpoint of this version (expected magic TERNST02): is this the right file, written by this version?")]
+    #[error(
+        "not a Tern training checkpoint of this version (expected magic TERNST02): is this the right file, written by this version?"
+    )]
     Magic,
     /// The bytes end early.
     #[error(
