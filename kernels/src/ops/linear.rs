@@ -13,7 +13,6 @@
 use super::rows::{MANT_BITS, Rows};
 use crate::{
     cpu::{Cpu, CpuError},
-    fixed::{bfp, round},
     tensor::{Int8Matrix, TensorError, TernaryMatrix},
 };
 use thiserror::Error;
@@ -242,32 +241,8 @@ impl FrozenLinear {
         } else {
             self.out_features
         };
-        let (mut hi, mut lo) = (vec![0i8; u.len()], vec![0i8; u.len()]);
-        let (mut s1, mut s2) = (vec![0u32; rows], vec![0u32; rows]);
-        let wide = cpu.wide();
+        let (hi, s1, lo, s2) = two_digits(cpu, &u, width);
         let per = rows.div_ceil(cpu.threads().clamp(1, rows.max(1))).max(1);
-        std::thread::scope(|scope| {
-            for ((((u, hi), lo), s1), s2) in u
-                .chunks(per * width)
-                .zip(hi.chunks_mut(per * width))
-                .zip(lo.chunks_mut(per * width))
-                .zip(s1.chunks_mut(per))
-                .zip(s2.chunks_mut(per))
-            {
-                scope.spawn(move || {
-                    let mut rest = vec![0i64; width];
-                    for ((((u, hi), lo), s1), s2) in u
-                        .chunks_exact(width)
-                        .zip(hi.chunks_exact_mut(width))
-                        .zip(lo.chunks_exact_mut(width))
-                        .zip(s1)
-                        .zip(s2)
-                    {
-                        (*s1, *s2) = wide.split_i8_digits(u, &mut rest, hi, lo);
-                    }
-                });
-            }
-        });
         let mut acc_hi = vec![0i32; rows * out_width];
         self.matmul(cpu, &hi, &mut acc_hi, transposed)?;
         let mut acc_lo = vec![0i32; rows * out_width];
@@ -416,36 +391,42 @@ fn scale_row(row: &mut [i64], mult: &[u32]) -> i32 {
     shift as i32
 }
 
-/// Quantizes each row (of `cols` values) to int8 by block floating point; returns the values and each row's shift.
-pub fn quantize_rows_i8<T: Copy + Into<i64>>(values: &[T], cols: usize) -> (Vec<i8>, Vec<u32>) {
-    quantize_rows_i8_at_least(values, cols, &vec![0; values.len() / cols.max(1)])
-}
-
-/// As [`quantize_rows_i8`], with each row's shift at least `floors[row]`.
-fn quantize_rows_i8_at_least<T: Copy + Into<i64>>(
-    values: &[T],
-    cols: usize,
-    floors: &[u32],
-) -> (Vec<i8>, Vec<u32>) {
-    let mut out = vec![0i8; values.len()];
-    let mut shifts = Vec::with_capacity(values.len() / cols.max(1));
-    for ((row, dst), &floor) in values
-        .chunks_exact(cols)
-        .zip(out.chunks_exact_mut(cols))
-        .zip(floors)
-    {
-        let absmax = row
-            .iter()
-            .map(|&v| v.into().unsigned_abs())
-            .max()
-            .unwrap_or(0);
-        let shift = bfp::block_shift(absmax, 7).max(floor);
-        for (d, &v) in dst.iter_mut().zip(row) {
-            *d = round::sat_i8(round::shr(v.into(), shift));
+/// Splits integer rows of `width` into two int8 digits ([`crate::cpu::Wide::split_i8_digits`]), rows on the
+/// context's threads: `u ≈ hi · 2^s1 + lo · 2^s2` per row, `lo` from the exact remainder with `s1 − s2 ≤ 24`.
+/// Returns `(hi, s1, lo, s2)`.
+pub(super) fn two_digits(
+    cpu: &Cpu,
+    u: &[i64],
+    width: usize,
+) -> (Vec<i8>, Vec<u32>, Vec<i8>, Vec<u32>) {
+    let rows = u.len() / width.max(1);
+    let (mut hi, mut lo) = (vec![0i8; u.len()], vec![0i8; u.len()]);
+    let (mut s1, mut s2) = (vec![0u32; rows], vec![0u32; rows]);
+    let wide = cpu.wide();
+    let per = rows.div_ceil(cpu.threads().clamp(1, rows.max(1))).max(1);
+    std::thread::scope(|scope| {
+        for ((((u, hi), lo), s1), s2) in u
+            .chunks(per * width)
+            .zip(hi.chunks_mut(per * width))
+            .zip(lo.chunks_mut(per * width))
+            .zip(s1.chunks_mut(per))
+            .zip(s2.chunks_mut(per))
+        {
+            scope.spawn(move || {
+                let mut rest = vec![0i64; width];
+                for ((((u, hi), lo), s1), s2) in u
+                    .chunks_exact(width)
+                    .zip(hi.chunks_exact_mut(width))
+                    .zip(lo.chunks_exact_mut(width))
+                    .zip(s1)
+                    .zip(s2)
+                {
+                    (*s1, *s2) = wide.split_i8_digits(u, &mut rest, hi, lo);
+                }
+            });
         }
-        shifts.push(shift);
-    }
-    (out, shifts)
+    });
+    (hi, s1, lo, s2)
 }
 
 #[cfg(test)]

@@ -21,9 +21,7 @@
 //! path. The price is `ceil(in / group)` smaller matmuls instead of one, and the per-term rescaling: about
 //! `1 / group` of the matmul's multiply count.
 
-use super::{
-    FrozenLinear, LinearError, Packed, Weights, quantize_rows_i8, quantize_rows_i8_at_least,
-};
+use super::{FrozenLinear, LinearError, Packed, Weights, two_digits};
 use crate::{
     cpu::{Cpu, CpuError},
     fixed::round,
@@ -148,7 +146,7 @@ impl Grouped {
         let (n, k) = (self.out_features, self.in_features);
         let tokens = x.rows();
         let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
-        let (hi, s1, lo, s2) = two_digits(u, k);
+        let (hi, s1, lo, s2) = two_digits(cpu, &u, k);
         let mut wide = vec![0i64; tokens * n];
         let mut acc_hi = vec![0i32; tokens * n];
         let mut acc_lo = vec![0i32; tokens * n];
@@ -156,8 +154,8 @@ impl Grouped {
             let (hi_g, lo_g) = (part.columns(&hi, k), part.columns(&lo, k));
             acc_hi.fill(0);
             acc_lo.fill(0);
-            part.matmul(cpu, &hi_g, &mut acc_hi, false)?;
-            part.matmul(cpu, &lo_g, &mut acc_lo, false)?;
+            part.weights.matmul(cpu, &hi_g, &mut acc_hi, false)?;
+            part.weights.matmul(cpu, &lo_g, &mut acc_lo, false)?;
             for t in 0..tokens {
                 let up = s1[t] - s2[t];
                 let row = t * n..(t + 1) * n;
@@ -196,11 +194,11 @@ impl Grouped {
                         .map(|(&g, &m)| i64::from(g) * i64::from(m))
                 })
                 .collect();
-            let (hi, s1, lo, s2) = two_digits(u, n);
+            let (hi, s1, lo, s2) = two_digits(cpu, &u, n);
             let mut acc_hi = vec![0i32; tokens * part.width];
             let mut acc_lo = vec![0i32; tokens * part.width];
-            part.matmul(cpu, &hi, &mut acc_hi, true)?;
-            part.matmul(cpu, &lo, &mut acc_lo, true)?;
+            part.weights.matmul(cpu, &hi, &mut acc_hi, true)?;
+            part.weights.matmul(cpu, &lo, &mut acc_lo, true)?;
             let values: Vec<i64> = acc_hi
                 .chunks_exact(part.width)
                 .zip(acc_lo.chunks_exact(part.width))
@@ -281,38 +279,9 @@ impl Part {
             .collect()
     }
 
-    fn matmul(
-        &self,
-        cpu: &Cpu,
-        u: &[i8],
-        acc: &mut [i32],
-        transposed: bool,
-    ) -> Result<(), CpuError> {
-        self.weights.matmul(cpu, u, acc, transposed)
-    }
-
     fn get(&self, row: usize, col: usize) -> i8 {
         self.weights.get(row, col).expect("in range")
     }
-}
-
-/// Splits integer rows of `width` into two int8 digits, the rule of [`FrozenLinear`]'s products:
-/// `u ≈ hi · 2^s1 + lo · 2^s2`, `lo` from the exact remainder with `s1 − s2 ≤ 24`.
-fn two_digits(u: Vec<i64>, width: usize) -> (Vec<i8>, Vec<u32>, Vec<i8>, Vec<u32>) {
-    let (hi, s1) = quantize_rows_i8(&u, width);
-    let mut rest = u;
-    for ((r, h), &s) in rest
-        .chunks_exact_mut(width)
-        .zip(hi.chunks_exact(width))
-        .zip(&s1)
-    {
-        for (v, &q) in r.iter_mut().zip(h) {
-            *v -= i64::from(q) << s;
-        }
-    }
-    let floors: Vec<u32> = s1.iter().map(|&s| s.saturating_sub(24)).collect();
-    let (lo, s2) = quantize_rows_i8_at_least(&rest, width, &floors);
-    (hi, s1, lo, s2)
 }
 
 fn bit_length(n: usize) -> u32 {
