@@ -1,10 +1,13 @@
 //! Integer LoRA training throughput on SmolLM2-135M shapes.
 //!
-//! `cargo bench -p tern-kernels [--features reference] --bench train [-- --steps N --seq S --batch B --rank R]`
+//! `cargo bench -p tern-kernels [--features reference] --bench train [-- --steps N --seq S --batch B --rank R
+//! --activations keep|recompute]`
 //!
 //! Loads SmolLM2-135M-Instruct from the data cache (`deploy/fetch-data.sh`), or, when it is absent, a random model
 //! of the same shapes. For the ternary (BitNet's per-tensor rule) and the int8 base it runs one warm-up step and
-//! `--steps` timed steps with LoRA on q/k/v/o, then prints tokens/s and the peak resident memory. Built with
+//! `--steps` timed steps with LoRA on q/k/v/o, then prints tokens/s, and the peak resident memory beside the
+//! planning estimate ([`tern_kernels::train::MemoryEstimate`]); activations are kept unless
+//! `--activations recompute`. Built with
 //! `--features reference`, it also times the candle f32 reference on the same model, shapes and batch, right after
 //! each integer run, and prints the ratio (integer ÷ reference tokens/s).
 
@@ -14,10 +17,23 @@ use tern_kernels::{
     cpu::Cpu,
     data::Batch,
     io::gguf::Gguf,
-    model::{BaseModel, BaseQuant, LoraTarget, ModelConfig, synthetic},
+    model::{ActivationMemory, BaseModel, BaseQuant, LoraTarget, ModelConfig, synthetic},
     rng::Key,
-    train::{AdamW, LrSchedule, TrainConfig, Trainer},
+    train::{AdamW, LrSchedule, StepShape, TrainConfig, Trainer, bounds},
 };
+
+fn activations() -> ActivationMemory {
+    let args: Vec<String> = std::env::args().collect();
+    match args
+        .iter()
+        .position(|a| a == "--activations")
+        .map(|i| args.get(i + 1).map(String::as_str))
+    {
+        None | Some(Some("keep")) => ActivationMemory::Keep,
+        Some(Some("recompute")) => ActivationMemory::Recompute,
+        Some(other) => panic!("--activations takes keep or recompute, not {other:?}"),
+    }
+}
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -58,10 +74,13 @@ fn main() {
         }
     };
     let cpu = Cpu::new();
+    let memory = activations();
     println!(
-        "model: {source}; seq {seq} × batch {batch_size}, LoRA rank {rank} on q/k/v/o; {} threads, SIMD {:?}",
+        "model: {source}; seq {seq} × batch {batch_size}, LoRA rank {rank} on q/k/v/o; {} threads, SIMD {:?}; \
+         activations: {}",
         cpu.threads(),
-        cpu.simd()
+        cpu.simd(),
+        memory.name()
     );
     let tokens: Vec<u32> = (0..batch_size * (seq + 1))
         .map(|i| Key(3).below(49_000, i as u32, 0, 0))
@@ -92,7 +111,13 @@ fn main() {
     let mut integer_peak = None;
     for quant in [BaseQuant::TernaryPerTensor, BaseQuant::Int8PerRow] {
         let base = BaseModel::from_gguf(&gguf, quant, seq).expect("load model");
-        let trainer = Trainer::new(&base, cpu, config.clone(), Key(4));
+        let shape = StepShape {
+            batch: batch_size,
+            seq_len: seq,
+        };
+        let estimate = bounds::memory_estimate(&base.config, quant, &config, shape, memory);
+        let trainer =
+            Trainer::new(&base, cpu, config.clone(), Key(4)).with_activation_memory(memory);
         let mut state = trainer.initial_state(Key(5));
         trainer.step(&mut state, &batch).expect("warm-up step");
         let started = Instant::now();
@@ -101,7 +126,7 @@ fn main() {
             loss = trainer.step(&mut state, &batch).expect("step").loss;
         }
         let per_step = started.elapsed().as_secs_f64() / steps as f64;
-        integer_peak = integer_peak.or(peak_rss_mib());
+        integer_peak = integer_peak.or(peak_rss_mib().map(|rss| (rss, estimate)));
         let reference = reference_tokens_per_s(&gguf, &base, quant, &config, &batch, steps);
         println!(
             "{:<16} {:>10.2} {:>12.1} {:>10.3} {:>14} {:>8}",
@@ -113,8 +138,11 @@ fn main() {
             reference.map_or("-".into(), |r| format!("{:.2}", tokens / per_step / r)),
         );
     }
-    if let Some(mib) = integer_peak {
-        println!("peak RSS of the integer runs (first base): {mib:.0} MiB");
+    if let Some((mib, estimate)) = integer_peak {
+        println!(
+            "peak RSS of the integer runs (first base): {mib:.0} MiB; planning estimate {:.0} MiB ({estimate})",
+            estimate.total() as f64 / f64::from(1 << 20)
+        );
     }
     if cfg!(not(feature = "reference")) {
         println!(

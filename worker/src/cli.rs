@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// CPU threads, 0 for all cores [default: 0].
     #[arg(long, env = "TERN_THREADS")]
     pub threads: Option<usize>,
+    /// Memory a training step may plan for, in MiB: activations are kept when they fit, else recomputed (slower,
+    /// same result) [default: 0, 3/4 of the available memory].
+    #[arg(long, env = "TERN_MEMORY_LIMIT_MIB")]
+    pub memory_limit_mib: Option<u64>,
 }
 
 impl RunArgs {
@@ -138,7 +142,8 @@ impl RunArgs {
             validation_per_mille,
             checkpoint_every,
             val_batches,
-            threads
+            threads,
+            memory_limit_mib
         );
         if let Some(t) = &self.targets {
             c.targets = names::parse_targets(t).map_err(anyhow::Error::msg)?;

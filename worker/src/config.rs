@@ -111,6 +111,18 @@ pub struct FinetuneConfig {
     pub val_batches: usize,
     /// CPU threads (0: all cores).
     pub threads: usize,
+    /// The memory one training step may plan for, in MiB (0: 3/4 of the memory available at start). Activations
+    /// are kept for the backward pass when they fit, else recomputed (slower, the same bits); a step that does not
+    /// fit even then is refused before training.
+    pub memory_limit_mib: u64,
+}
+
+/// `MemAvailable` of `/proc/meminfo` in bytes, where the system has it.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The data cache of `deploy/fetch-data.sh`: `$TERN_CACHE_DIR`, else `.tern/cache` under the current directory.
@@ -154,6 +166,7 @@ impl Default for FinetuneConfig {
             checkpoint_every: 25,
             val_batches: 8,
             threads: 0,
+            memory_limit_mib: 0,
         }
     }
 }
@@ -236,6 +249,16 @@ impl FinetuneConfig {
                 total_steps: self.steps,
             },
         }
+    }
+
+    /// The memory budget of one step in bytes: the configured limit, else 3/4 of the memory the system reports
+    /// available, else (no report) 2 GiB.
+    pub fn memory_budget(&self) -> u64 {
+        const MIB: u64 = 1 << 20;
+        if self.memory_limit_mib > 0 {
+            return self.memory_limit_mib.saturating_mul(MIB);
+        }
+        available_memory().map_or(2048 * MIB, |bytes| bytes / 4 * 3)
     }
 
     /// The key of one random stream (`lora-init`, `data-order`, `rounding`).

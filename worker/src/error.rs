@@ -9,7 +9,7 @@ use tern_kernels::{
     io::gguf::GgufError,
     model::ModelError,
     tokenizer::TokenizerError,
-    train::{StateError, StepError},
+    train::{SpecError, StateError, StepError},
 };
 use thiserror::Error;
 
@@ -116,6 +116,9 @@ pub enum WorkerError {
     /// No checkpoint where one was expected.
     #[error("no checkpoint in {0}: run `worker finetune` first, or give a checkpoint file")]
     NoCheckpoint(PathBuf),
+    /// The run's shape exceeds what the integer step handles exactly, or this machine's memory.
+    #[error("this run cannot start: {0}")]
+    Spec(#[from] SpecError),
     /// A training step or an evaluation failed.
     #[error("training: {0}")]
     Step(#[from] StepError),

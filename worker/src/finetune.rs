@@ -9,7 +9,7 @@ use tern_kernels::{
     data::Dataset,
     export::{adapter_hash, export_gguf_lora, export_peft},
     model::BaseModel,
-    train::{TrainState, Trainer},
+    train::{StepShape, TrainState, Trainer},
 };
 use tracing::info;
 
@@ -167,15 +167,24 @@ pub fn finetune(
             differences: "it has checkpoints but no run.json, so its settings are unknown".into(),
         });
     }
-    run.create()?;
-    run.write_record(&record)?;
-
+    // The model and the memory plan are checked before the run directory is touched.
     let base = model.base(config.quant, config.seq_len)?;
     let cpu = match config.threads {
         0 => Cpu::new(),
         n => Cpu::new().with_threads(n)?,
     };
     let trainer = Trainer::new(&base, cpu, config.train_config(), config.key("rounding"));
+    let plan = trainer.check_spec(
+        StepShape {
+            batch: config.batch_size,
+            seq_len: config.seq_len,
+        },
+        Some(config.memory_budget()),
+    )?;
+    let trainer = trainer.with_activation_memory(plan.memory);
+    run.create()?;
+    run.write_record(&record)?;
+
     let mut state = match existing.last() {
         Some((step, path)) if resume => {
             let state = read_checkpoint(path)?;
@@ -215,6 +224,7 @@ pub fn finetune(
         quant = config.quant.name(),
         layers = base.config.n_layers,
         threads = cpu.threads(),
+        memory = %plan,
         summary = %dataset.summary(config.steps),
         "training"
     );

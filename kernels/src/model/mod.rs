@@ -16,4 +16,4 @@ pub use config::{Architecture, LoraTarget, ModelConfig};
 pub use generate::{Sampling, generate};
 pub use hf::config_from_hf;
 pub use quantize::{BaseQuant, int8_from_q8_0};
-pub use transformer::{Adapters, BatchGradients, HEAD_CHUNK, Transformer};
+pub use transformer::{ActivationMemory, Adapters, BatchGradients, HEAD_CHUNK, Transformer};

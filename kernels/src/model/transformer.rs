@@ -1,9 +1,9 @@
 //! The forward and backward pass of the base model with LoRA adapters, in integers.
 //!
-//! Memory: the forward pass keeps only each block's input (`[tokens × d_model]`); the backward pass recomputes a
-//! block's intermediates from it just before differentiating that block (activation checkpointing per block),
-//! and the LM head and loss run over blocks of [`HEAD_CHUNK`] tokens, so the `[tokens × vocab]` logits never exist
-//! at once.
+//! Memory ([`ActivationMemory`]): the forward pass keeps either every block's intermediates or only each block's
+//! input (`[tokens × d_model]`), and then the backward pass recomputes a block's intermediates from it just before
+//! differentiating that block (activation checkpointing per block). Both give the same bits. The LM head and loss
+//! run over blocks of [`HEAD_CHUNK`] tokens, so the `[tokens × vocab]` logits never exist at once.
 
 use super::{
     base::BaseModel,
@@ -18,6 +18,27 @@ use crate::{
 
 /// Tokens per LM-head block.
 pub const HEAD_CHUNK: usize = 64;
+
+/// What the forward pass of a training step keeps for the backward pass. It changes speed and memory, never a bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActivationMemory {
+    /// Every block's intermediates: no second forward pass, the most memory.
+    Keep,
+    /// Each block's input only; a block's forward pass runs again just before its backward pass: about a third
+    /// more time, intermediates of one block at a time.
+    #[default]
+    Recompute,
+}
+
+impl ActivationMemory {
+    /// The lower-case name used in logs and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Recompute => "recompute",
+        }
+    }
+}
 
 /// The adapters of a state, as the layers use them.
 pub struct Adapters {
@@ -65,6 +86,14 @@ struct BlockTrace {
     h: Rows,
     down_in: Rows,
     lora: [Option<LoraActivations>; 7],
+}
+
+/// What the forward pass through the blocks leaves.
+struct Trunk {
+    block_inputs: Vec<Rows>,
+    /// Each block's intermediates, or none when they are recomputed.
+    traces: Vec<BlockTrace>,
+    out: Rows,
 }
 
 /// Where each row sits: its position in its sequence, and the sequence length.
@@ -252,21 +281,37 @@ impl<'a> Transformer<'a> {
         Ok(dx_mid.add(&blk.attn_norm.backward(x, &da_in)))
     }
 
-    /// Runs the blocks; returns each block's input and the final hidden state.
-    fn trunk(&self, inputs: &[u32], at: &Layout) -> Result<(Vec<Rows>, Rows), CpuError> {
+    /// Runs the blocks; returns the final hidden state and, for a backward pass (`memory` given), each block's
+    /// input and, when kept, its intermediates.
+    fn trunk(
+        &self,
+        inputs: &[u32],
+        at: &Layout,
+        memory: Option<ActivationMemory>,
+    ) -> Result<Trunk, CpuError> {
         let mut x = self.base.embed(inputs);
-        let mut block_inputs = Vec::with_capacity(self.base.blocks.len());
+        let (mut block_inputs, mut traces) = (Vec::new(), Vec::new());
         for l in 0..self.base.blocks.len() {
-            let (next, _) = self.block_forward(l, &x, at)?;
-            block_inputs.push(std::mem::replace(&mut x, next));
+            let (next, trace) = self.block_forward(l, &x, at)?;
+            if memory == Some(ActivationMemory::Keep) {
+                traces.push(trace);
+            }
+            let input = std::mem::replace(&mut x, next);
+            if memory.is_some() {
+                block_inputs.push(input);
+            }
         }
-        Ok((block_inputs, x))
+        Ok(Trunk {
+            block_inputs,
+            traces,
+            out: x,
+        })
     }
 
     /// The next-token logits after `tokens` (one sequence), as f64 (generation only; nothing committed).
     pub fn next_logits(&self, tokens: &[u32]) -> Result<Vec<f64>, CpuError> {
         let at = Layout::new(tokens.len(), tokens.len());
-        let (_, x) = self.trunk(tokens, &at)?;
+        let x = self.trunk(tokens, &at, None)?.out;
         let last = self
             .base
             .output_norm
@@ -274,16 +319,22 @@ impl<'a> Transformer<'a> {
         Ok(self.base.head().forward(self.cpu, &last)?.to_f64())
     }
 
-    /// Loss and LoRA gradients for `inputs` (`rows × seq_len` tokens), next-token `targets` and `mask`.
+    /// Loss and LoRA gradients for `inputs` (`rows × seq_len` tokens), next-token `targets` and `mask`, keeping
+    /// activations for the backward pass as `memory` says.
     pub fn loss_and_gradients(
         &self,
         inputs: &[u32],
         targets: &[u32],
         mask: &[u8],
         seq_len: usize,
+        memory: ActivationMemory,
     ) -> Result<BatchGradients, CpuError> {
         let at = Layout::new(inputs.len(), seq_len);
-        let (block_inputs, x) = self.trunk(inputs, &at)?;
+        let Trunk {
+            mut block_inputs,
+            mut traces,
+            out: x,
+        } = self.trunk(inputs, &at, Some(memory))?;
         let xf = self.base.output_norm.forward(&x);
         let total = mask.iter().filter(|&&m| m != 0).count();
         let mut loss = 0.0;
@@ -311,8 +362,12 @@ impl<'a> Transformer<'a> {
         let n_adapters = self.adapters.slots.iter().flatten().count();
         let mut grads = vec![None; n_adapters];
         for l in (0..self.base.blocks.len()).rev() {
-            let (_, trace) = self.block_forward(l, &block_inputs[l], &at)?;
-            dx = self.block_backward(l, &block_inputs[l], &trace, &dx, &at, &mut grads)?;
+            let x = block_inputs.pop().expect("one input per block");
+            let trace = match traces.pop() {
+                Some(trace) => trace,
+                None => self.block_forward(l, &x, &at)?.1,
+            };
+            dx = self.block_backward(l, &x, &trace, &dx, &at, &mut grads)?;
         }
         Ok(BatchGradients {
             loss: loss / total.max(1) as f64,
@@ -330,7 +385,7 @@ impl<'a> Transformer<'a> {
         seq_len: usize,
     ) -> Result<(f64, usize), CpuError> {
         let at = Layout::new(inputs.len(), seq_len);
-        let (_, x) = self.trunk(inputs, &at)?;
+        let x = self.trunk(inputs, &at, None)?.out;
         let xf = self.base.output_norm.forward(&x);
         let total = mask.iter().filter(|&&m| m != 0).count();
         let mut loss = 0.0;

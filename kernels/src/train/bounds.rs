@@ -16,7 +16,7 @@ use super::step::TrainConfig;
 use crate::{
     cpu::MAX_K_I8,
     fixed::scale::Multiplier,
-    model::{Architecture, BaseQuant, HEAD_CHUNK, LoraTarget, ModelConfig},
+    model::{ActivationMemory, Architecture, BaseQuant, HEAD_CHUNK, LoraTarget, ModelConfig},
 };
 use thiserror::Error;
 
@@ -66,19 +66,22 @@ pub struct StepShape {
     pub seq_len: usize,
 }
 
-/// A planning estimate of one training step's memory, in bytes (what the CPU backend holds; not committed).
+/// A planning estimate of one training step's peak memory, in bytes (what the CPU backend holds; not committed).
 ///
-/// It counts the packed base weights with their transposed copies, the LoRA state with its gradients, and the
-/// activations the backward pass keeps for every block (4-byte mantissas), plus one chunk of logits. It is meant
-/// to be within a small factor of the real peak, enough to refuse a job that cannot fit.
+/// It counts the packed base weights with their transposed copies, the LoRA state with its gradients, the
+/// activations the backward pass keeps ([`ActivationMemory`]), and the working memory of one block's forward or
+/// backward pass and of one chunk of logits. It is meant to be within a small factor of the real peak, enough to
+/// refuse a job that cannot fit and to choose between keeping and recomputing activations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryEstimate {
     /// Frozen base: embedding, head and projections.
     pub base: u64,
     /// LoRA master weights, both AdamW moments and the gradients.
     pub state: u64,
-    /// Activations kept for the backward pass and the logits of one head chunk.
+    /// Activations kept for the backward pass, and the working memory of one block and one head chunk.
     pub activations: u64,
+    /// What the estimate assumes the forward pass keeps.
+    pub memory: ActivationMemory,
 }
 
 impl MemoryEstimate {
@@ -90,10 +93,14 @@ impl MemoryEstimate {
 
 impl std::fmt::Display for MemoryEstimate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |b: u64| b as f64 / f64::from(1 << 20);
         write!(
             f,
-            "base {} + LoRA state {} + activations {}",
-            self.base, self.state, self.activations
+            "base {:.0} MiB + LoRA state {:.1} MiB + activations {:.0} MiB ({})",
+            mib(self.base),
+            mib(self.state),
+            mib(self.activations),
+            self.memory.name()
         )
     }
 }
@@ -219,12 +226,14 @@ pub fn check_shapes(
     Ok(())
 }
 
-/// The memory one step of `train` on a model of `model` quantized by `quant` takes, for batches of `shape`.
+/// The memory one step of `train` on a model of `model` quantized by `quant` takes for batches of `shape`, when
+/// the forward pass keeps activations as `memory` says.
 pub fn memory_estimate(
     model: &ModelConfig,
     quant: BaseQuant,
     train: &TrainConfig,
     shape: StepShape,
+    memory: ActivationMemory,
 ) -> MemoryEstimate {
     let n = |v: usize| v as u64;
     let (d, f, vocab) = (n(model.d_model), n(model.d_ff), n(model.vocab_size));
@@ -253,24 +262,33 @@ pub fn memory_estimate(
         })
         .sum();
     let state = n(model.n_layers) * lora * 4 * 4;
-    // Kept per token and block: norms' inputs and outputs, q/k/v, attention output, MLP gate/up/activation,
-    // residuals (BitNet adds its two sub-norms); per sequence and head, the attention probabilities.
+    // A block's intermediates per token, as 4-byte mantissas: norm outputs, q/k/v, the attention output and the
+    // residual (7 × d_model with the input), the MLP's gate, up, activation and its normed form (4 × d_ff), and
+    // the LoRA branches' rank-wide inputs; plus one exponent per row of each.
     let tokens = n(shape.batch) * n(shape.seq_len);
-    let mut per_token = 8 * d + 2 * kv + 4 * f;
-    if model.architecture == Architecture::Bitnet {
-        per_token += 2 * d + 2 * f;
-    }
-    let probabilities = n(shape.batch) * n(model.n_heads) * n(shape.seq_len) * n(shape.seq_len);
-    let per_block = (tokens * per_token + probabilities) * 4 + tokens * 4;
+    let per_token = 7 * d + 2 * kv + 4 * f + n(train.targets.len() * train.rank) + 16;
+    let trace = tokens * per_token * 4;
+    let block_input = tokens * (d + 1) * 4;
+    // Working memory while one block runs: the widest product in i64 with its operands split into digits, and
+    // per sequence and head the attention scores.
+    let working = tokens * 2 * f * 8
+        + n(shape.batch) * n(model.n_heads) * n(shape.seq_len) * n(shape.seq_len) * 8;
     let logits = n(HEAD_CHUNK.min(shape.batch * shape.seq_len)) * vocab * 8 * 2;
+    let layers = n(model.n_layers);
+    let kept = match memory {
+        ActivationMemory::Keep => layers * (trace + block_input),
+        ActivationMemory::Recompute => layers * block_input + trace,
+    };
     MemoryEstimate {
         base,
         state,
-        activations: n(model.n_layers) * per_block + logits,
+        activations: kept + working.max(logits),
+        memory,
     }
 }
 
-/// [`check_shapes`], then [`memory_estimate`] against `budget` bytes (no limit when `None`); returns the estimate.
+/// [`check_shapes`], then the memory plan: activations kept when that step's estimate fits `budget` bytes (or
+/// there is no budget), else recomputed; an error when even that exceeds the budget. Returns the chosen estimate.
 pub fn check_spec(
     model: &ModelConfig,
     quant: BaseQuant,
@@ -280,15 +298,23 @@ pub fn check_spec(
     budget: Option<u64>,
 ) -> Result<MemoryEstimate, SpecError> {
     check_shapes(model, train, shape, rope_positions)?;
-    let estimate = memory_estimate(model, quant, train, shape);
-    match budget {
-        Some(budget) if estimate.total() > budget => Err(SpecError::Memory {
-            needed: estimate.total(),
-            budget,
-            estimate,
-        }),
-        _ => Ok(estimate),
+    let estimate = |memory| memory_estimate(model, quant, train, shape, memory);
+    let keep = estimate(ActivationMemory::Keep);
+    let Some(budget) = budget else {
+        return Ok(keep);
+    };
+    if keep.total() <= budget {
+        return Ok(keep);
     }
+    let recompute = estimate(ActivationMemory::Recompute);
+    if recompute.total() <= budget {
+        return Ok(recompute);
+    }
+    Err(SpecError::Memory {
+        needed: recompute.total(),
+        budget,
+        estimate: recompute,
+    })
 }
 
 #[cfg(test)]
@@ -411,6 +437,7 @@ mod tests {
                 BaseQuant::Int8PerRow,
                 &train(8),
                 StepShape { batch, seq_len },
+                ActivationMemory::Keep,
             )
         };
         let small = at(2, 128);
@@ -427,6 +454,7 @@ mod tests {
                 batch: 2,
                 seq_len: 128,
             },
+            ActivationMemory::Keep,
         );
         assert!(ternary.base < small.base);
         let shape = StepShape {
@@ -442,13 +470,34 @@ mod tests {
             Some(small.total()),
         );
         assert_eq!(fits, Ok(small));
-        let err = check_spec(
+        // A budget just short of keeping every block's activations recomputes them instead.
+        let recompute = memory_estimate(
+            &smol,
+            BaseQuant::Int8PerRow,
+            &train(8),
+            shape,
+            ActivationMemory::Recompute,
+        );
+        assert!(
+            recompute.activations < small.activations / 2,
+            "{recompute} vs {small}"
+        );
+        let fallback = check_spec(
             &smol,
             BaseQuant::Int8PerRow,
             &train(8),
             shape,
             4096,
             Some(small.total() - 1),
+        );
+        assert_eq!(fallback, Ok(recompute));
+        let err = check_spec(
+            &smol,
+            BaseQuant::Int8PerRow,
+            &train(8),
+            shape,
+            4096,
+            Some(recompute.total() - 1),
         )
         .unwrap_err();
         assert!(matches!(err, SpecError::Memory { .. }), "{err}");

@@ -9,7 +9,7 @@ use crate::{
     cpu::{Cpu, CpuError},
     data::Batch,
     fixed::scale::ScaleError,
-    model::{Adapters, BaseModel, LoraTarget, Transformer},
+    model::{ActivationMemory, Adapters, BaseModel, LoraTarget, Transformer},
     rng::Key,
 };
 use serde::{Deserialize, Serialize};
@@ -63,17 +63,32 @@ pub struct Trainer<'a> {
     cpu: Cpu,
     config: TrainConfig,
     rounding: Key,
+    memory: ActivationMemory,
 }
 
 impl<'a> Trainer<'a> {
-    /// A trainer for `base` with the job's settings; `rounding` is the job's stochastic-rounding key.
+    /// A trainer for `base` with the job's settings; `rounding` is the job's stochastic-rounding key. It
+    /// recomputes activations until told otherwise ([`Self::with_activation_memory`]).
     pub fn new(base: &'a BaseModel, cpu: Cpu, config: TrainConfig, rounding: Key) -> Self {
         Self {
             base,
             cpu,
             config,
             rounding,
+            memory: ActivationMemory::Recompute,
         }
+    }
+
+    /// The same trainer keeping activations as `memory` says (typically the plan of [`Self::check_spec`]); the
+    /// states it computes do not change.
+    pub fn with_activation_memory(mut self, memory: ActivationMemory) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// What the forward pass keeps for the backward pass.
+    pub fn activation_memory(&self) -> ActivationMemory {
+        self.memory
     }
 
     /// The job's settings.
@@ -82,7 +97,8 @@ impl<'a> Trainer<'a> {
     }
 
     /// Checks that batches of `shape` stay within the integer ops' bounds and, given a `budget` in bytes, that a
-    /// step's estimated memory fits it ([`super::bounds`]); returns the estimate.
+    /// step's estimated memory fits it ([`super::bounds::check_spec`]); returns the estimate of the fastest
+    /// [`ActivationMemory`] that fits.
     pub fn check_spec(
         &self,
         shape: super::bounds::StepShape,
@@ -154,6 +170,7 @@ impl<'a> Trainer<'a> {
             &targets,
             &mask,
             batch.seq_len,
+            self.memory,
         )?;
         let step = state.step;
         let lr = self.config.schedule.lr(step);

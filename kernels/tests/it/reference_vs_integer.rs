@@ -7,7 +7,10 @@
 use tern_kernels::{
     cpu::Cpu,
     io::gguf::Gguf,
-    model::{Adapters, Architecture, BaseModel, BaseQuant, LoraTarget, Transformer, synthetic},
+    model::{
+        ActivationMemory, Adapters, Architecture, BaseModel, BaseQuant, LoraTarget, Transformer,
+        synthetic,
+    },
     ops::exact::Dense,
     reference::{
         ActivationQuant, BaseWeights, LoraMatrix, LoraParam, LoraSettings, Numerics,
@@ -110,7 +113,7 @@ fn integer_gradients_match_the_f32_reference() {
     let (inputs, targets) = split(&t, 2);
     let adapters = Adapters::from_state(&config, &state, train.alpha);
     let ours = Transformer::new(&base, &adapters, &cpu)
-        .loss_and_gradients(&inputs, &targets, &mask, SEQ)
+        .loss_and_gradients(&inputs, &targets, &mask, SEQ, ActivationMemory::Keep)
         .unwrap();
     let theirs = reference.gradients(&t, &mask).unwrap();
     let ref_loss = reference.eval_loss_f64(&t, &mask).unwrap();
@@ -272,7 +275,7 @@ fn integer_gradients_match_the_f32_reference_on_smollm2() {
     let float_acts = reference_at(&gguf, &base.config, &state, ActivationQuant::None);
     let adapters = Adapters::from_state(&base.config, &state, train.alpha);
     let ours = Transformer::new(&base, &adapters, &cpu)
-        .loss_and_gradients(&t[..seq], &t[1..], &mask, seq)
+        .loss_and_gradients(&t[..seq], &t[1..], &mask, seq, ActivationMemory::Keep)
         .unwrap();
     let theirs = reference.gradients(&t, &mask).unwrap();
     let floor = float_acts.gradients(&t, &mask).unwrap();

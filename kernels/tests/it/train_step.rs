@@ -4,7 +4,7 @@
 use tern_kernels::{
     cpu::{Cpu, SimdLevel},
     data::Batch,
-    model::{Architecture, BaseModel, BaseQuant},
+    model::{ActivationMemory, Architecture, BaseModel, BaseQuant},
     rng::Key,
     train::{TrainConfig, TrainState, Trainer},
 };
@@ -27,7 +27,17 @@ fn run(
     state: &mut TrainState,
     steps: std::ops::Range<u32>,
 ) -> Vec<f64> {
-    let trainer = Trainer::new(base, cpu, config(40), Key(99));
+    run_keeping(base, cpu, ActivationMemory::Recompute, state, steps)
+}
+
+fn run_keeping(
+    base: &BaseModel,
+    cpu: Cpu,
+    memory: ActivationMemory,
+    state: &mut TrainState,
+    steps: std::ops::Range<u32>,
+) -> Vec<f64> {
+    let trainer = Trainer::new(base, cpu, config(40), Key(99)).with_activation_memory(memory);
     steps
         .map(|s| trainer.step(state, &batch(s)).expect("step").loss)
         .collect()
@@ -86,6 +96,7 @@ fn state_hash_is_identical_for_every_simd_path_and_thread_count() {
 
 /// The integer step is a protocol: its bits are pinned, so a change that alters any rounding (and with it every
 /// worker's and verifier's state hashes) shows up here and must be made on purpose, with these values updated.
+/// Keeping or recomputing activations must not change them.
 #[test]
 fn the_state_hash_after_three_steps_is_pinned() {
     let pinned = [
@@ -108,10 +119,12 @@ fn the_state_hash_after_three_steps_is_pinned() {
     for (arch, quant, want) in pinned {
         let base = tiny_base(arch, quant);
         let cpu = Cpu::new();
-        let mut state = Trainer::new(&base, cpu, config(40), Key(99)).initial_state(Key(1));
-        run(&base, cpu, &mut state, 0..3);
-        let got: String = state.hash().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(got, want, "{arch:?} {}", quant.name());
+        for memory in [ActivationMemory::Recompute, ActivationMemory::Keep] {
+            let mut state = Trainer::new(&base, cpu, config(40), Key(99)).initial_state(Key(1));
+            run_keeping(&base, cpu, memory, &mut state, 0..3);
+            let got: String = state.hash().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(got, want, "{arch:?} {} {}", quant.name(), memory.name());
+        }
     }
 }
 

@@ -208,3 +208,20 @@ fn out_of_range_numbers_are_refused_before_any_work() {
     let err = s.finetune("r", &["--steps", "0"]).fails();
     assert!(err.contains("steps is 0"), "{err}");
 }
+
+#[test]
+fn a_step_beyond_the_memory_limit_is_refused_before_the_run_starts() {
+    let s = Scratch::new();
+    let big = ["--seq-len", "64", "--batch-size", "8"];
+    let err = s
+        .finetune("r", &[&big[..], &["--memory-limit-mib", "1"]].concat())
+        .fails();
+    assert!(
+        err.contains("this run cannot start") && err.contains("lower the batch size"),
+        "{err}"
+    );
+    assert!(!s.path("r").exists(), "a refused run writes nothing");
+    s.finetune("r", &[&big[..], &["--memory-limit-mib", "256"]].concat())
+        .ok();
+    assert!(s.path("r/summary.json").exists());
+}
