@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch + PEFT baseline for `reference_train.rs`: LoRA training tokens/s on SmolLM2-135M shapes, fp32 on CPU.
+"""PyTorch + PEFT baseline for the `train` bench: LoRA training tokens/s on SmolLM2-135M shapes, fp32 on CPU.
 
 Same shapes and settings as the Rust bench: random init, batch 4 x 256 tokens, LoRA r=8 (alpha 16) on
 q/k/v/o, AdamW, best of a few timed steps after one warm-up step. Needs `pip install torch transformers peft`

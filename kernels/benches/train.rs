@@ -1,13 +1,13 @@
 //! Integer LoRA training throughput on SmolLM2-135M shapes.
 //!
 //! `cargo bench -p tern-kernels [--features reference] --bench train [-- --steps N --seq S --batch B --rank R
-//! --activations keep|recompute]`
+//! --activations keep|recompute --base NAME]`
 //!
 //! Loads SmolLM2-135M-Instruct from the data cache (`deploy/fetch-data.sh`), or, when it is absent, a random model
-//! of the same shapes. For the ternary (BitNet's per-tensor rule) and the int8 base it runs one warm-up step and
-//! `--steps` timed steps with LoRA on q/k/v/o, then prints tokens/s, and the peak resident memory beside the
-//! planning estimate ([`tern_kernels::train::MemoryEstimate`]); activations are kept unless
-//! `--activations recompute`. Built with
+//! of the same shapes. For the ternary (BitNet's per-tensor rule) and the int8 base, or only the `--base` named,
+//! it runs one warm-up step and `--steps` timed steps with LoRA on q/k/v/o, then prints tokens/s, and the peak
+//! resident memory beside the planning estimate ([`tern_kernels::train::MemoryEstimate`]); activations are kept
+//! unless `--activations recompute`. Built with
 //! `--features reference`, it also times the candle f32 reference on the same model, shapes and batch, right after
 //! each integer run, and prints the ratio (integer ÷ reference tokens/s).
 
@@ -32,6 +32,16 @@ fn activations() -> ActivationMemory {
         None | Some(Some("keep")) => ActivationMemory::Keep,
         Some(Some("recompute")) => ActivationMemory::Recompute,
         Some(other) => panic!("--activations takes keep or recompute, not {other:?}"),
+    }
+}
+
+fn bases() -> Vec<BaseQuant> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--base") {
+        Some(i) => {
+            vec![BaseQuant::parse(args.get(i + 1).map_or("", String::as_str)).expect("--base")]
+        }
+        None => vec![BaseQuant::TernaryPerTensor, BaseQuant::Int8PerRow],
     }
 }
 
@@ -109,7 +119,7 @@ fn main() {
     );
     let tokens = (batch_size * seq) as f64;
     let mut integer_peak = None;
-    for quant in [BaseQuant::TernaryPerTensor, BaseQuant::Int8PerRow] {
+    for quant in bases() {
         let base = BaseModel::from_gguf(&gguf, quant, seq).expect("load model");
         let shape = StepShape {
             batch: batch_size,

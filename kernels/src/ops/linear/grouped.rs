@@ -21,11 +21,13 @@
 //! path. The price is `ceil(in / group)` smaller matmuls instead of one, and the per-term rescaling: about
 //! `1 / group` of the matmul's multiply count.
 
+use std::ops::Range;
+
 use super::{FrozenLinear, LinearError, Packed, Weights, two_digits};
 use crate::{
-    cpu::{Cpu, CpuError},
+    cpu::{Cpu, CpuError, SimdJob},
     fixed::round,
-    ops::rows::Rows,
+    ops::{parallel::map_row_chunks, rows::Rows},
 };
 
 /// One column group: columns `start..start + width`.
@@ -143,95 +145,48 @@ impl Grouped {
     }
 
     pub(super) fn forward(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
-        let (n, k) = (self.out_features, self.in_features);
-        let tokens = x.rows();
         let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
-        let (hi, s1, lo, s2) = two_digits(cpu, &u, k);
-        let mut wide = vec![0i64; tokens * n];
-        let mut acc_hi = vec![0i32; tokens * n];
-        let mut acc_lo = vec![0i32; tokens * n];
-        for part in &self.parts {
-            let (hi_g, lo_g) = (part.columns(&hi, k), part.columns(&lo, k));
-            acc_hi.fill(0);
-            acc_lo.fill(0);
-            part.weights.matmul(cpu, &hi_g, &mut acc_hi, false)?;
-            part.weights.matmul(cpu, &lo_g, &mut acc_lo, false)?;
-            for t in 0..tokens {
-                let up = s1[t] - s2[t];
-                let row = t * n..(t + 1) * n;
-                for (((o, &a), &b), &m) in wide[row.clone()]
-                    .iter_mut()
-                    .zip(&acc_hi[row.clone()])
-                    .zip(&acc_lo[row])
-                    .zip(&part.mult)
-                {
-                    let a = (i64::from(a) << up) + i64::from(b);
-                    *o += round::shr_i128(i128::from(a) * i128::from(m), self.sum_shift) as i64;
-                }
-            }
-        }
+        let (hi, s1, lo, s2) = two_digits(cpu, &u, self.in_features);
+        // Tokens are independent: each thread runs every group's products for its own tokens.
+        let single = cpu.with_threads(1)?;
+        let chunks = map_row_chunks(x.rows(), cpu.threads(), |rows| {
+            single.wide().run(ForwardTokens {
+                layer: self,
+                cpu: &single,
+                hi: &hi,
+                lo: &lo,
+                s1: &s1,
+                s2: &s2,
+                rows,
+            })
+        });
+        let wide = chunks.into_iter().collect::<Result<Vec<_>, _>>()?.concat();
         let exps: Vec<i32> = x
             .exp
             .iter()
             .zip(&s2)
             .map(|(&e, &s)| e + s as i32 - self.shift as i32 + self.sum_shift as i32)
             .collect();
-        Ok(Rows::from_wide(n, &wide, &exps))
+        Ok(Rows::from_wide(self.out_features, &wide, &exps))
     }
 
     pub(super) fn backward(&self, cpu: &Cpu, dy: &Rows) -> Result<Rows, CpuError> {
-        let (n, k) = (self.out_features, self.in_features);
-        let tokens = dy.rows();
-        // Per group: its columns of dx (tokens × width) and each token's exponent.
-        let mut results = Vec::with_capacity(self.parts.len());
-        for part in &self.parts {
-            let u: Vec<i64> = dy
-                .mant
-                .chunks_exact(n)
-                .flat_map(|row| {
-                    row.iter()
-                        .zip(&part.mult)
-                        .map(|(&g, &m)| i64::from(g) * i64::from(m))
-                })
-                .collect();
-            let (hi, s1, lo, s2) = two_digits(cpu, &u, n);
-            let mut acc_hi = vec![0i32; tokens * part.width];
-            let mut acc_lo = vec![0i32; tokens * part.width];
-            part.weights.matmul(cpu, &hi, &mut acc_hi, true)?;
-            part.weights.matmul(cpu, &lo, &mut acc_lo, true)?;
-            let values: Vec<i64> = acc_hi
-                .chunks_exact(part.width)
-                .zip(acc_lo.chunks_exact(part.width))
-                .zip(s1.iter().zip(&s2))
-                .flat_map(|((a, b), (&s1, &s2))| {
-                    a.iter()
-                        .zip(b)
-                        .map(move |(&a, &b)| (i64::from(a) << (s1 - s2)) + i64::from(b))
-                })
-                .collect();
-            let exps: Vec<i32> = dy
-                .exp
-                .iter()
-                .zip(&s2)
-                .map(|(&e, &s)| e + s as i32 - self.shift as i32)
-                .collect();
-            results.push((values, exps));
+        let single = cpu.with_threads(1)?;
+        let chunks = map_row_chunks(dy.rows(), cpu.threads(), |rows| {
+            single.wide().run(BackwardTokens {
+                layer: self,
+                cpu: &single,
+                dy,
+                rows,
+            })
+        });
+        let (mut wide, mut exps) = (Vec::new(), Vec::new());
+        for chunk in chunks {
+            let (w, e) = chunk?;
+            wide.extend_from_slice(&w);
+            exps.extend_from_slice(&e);
         }
-        let mut wide = vec![0i64; tokens * k];
-        let mut exps = Vec::with_capacity(tokens);
-        for t in 0..tokens {
-            let top = results.iter().map(|(_, e)| e[t]).max().unwrap_or(0);
-            let base = top - self.lift as i32;
-            for (part, (values, e)) in self.parts.iter().zip(&results) {
-                let src = &values[t * part.width..(t + 1) * part.width];
-                let dst = &mut wide[t * k + part.start..t * k + part.start + part.width];
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d = round::shift(v, e[t] - base);
-                }
-            }
-            exps.push(base);
-        }
-        Ok(Rows::from_wide(k, &wide, &exps))
+        Ok(Rows::from_wide(self.in_features, &wide, &exps))
     }
 
     /// The weight rows for `indices` (an embedding lookup): `q[r][c] · m[r][g(c)] · 2^-S`.
@@ -267,6 +222,149 @@ impl Grouped {
             }
         }
         out
+    }
+}
+
+/// The forward pass for tokens `rows`: every group's two digit products, scaled and rounded per term
+/// (`round(a · m / 2^R)`) and summed; returns the `rows × out` wide values.
+struct ForwardTokens<'a> {
+    layer: &'a Grouped,
+    cpu: &'a Cpu,
+    hi: &'a [i8],
+    lo: &'a [i8],
+    s1: &'a [u32],
+    s2: &'a [u32],
+    rows: Range<usize>,
+}
+
+impl SimdJob for ForwardTokens<'_> {
+    type Output = Result<Vec<i64>, CpuError>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let g = self.layer;
+        let (n, k, rows) = (g.out_features, g.in_features, self.rows);
+        let (hi, lo) = (
+            &self.hi[rows.start * k..rows.end * k],
+            &self.lo[rows.start * k..rows.end * k],
+        );
+        let mut out = vec![0i64; rows.len() * n];
+        let mut acc_hi = vec![0i32; rows.len() * n];
+        let mut acc_lo = vec![0i32; rows.len() * n];
+        for part in &g.parts {
+            acc_hi.fill(0);
+            acc_lo.fill(0);
+            part.weights
+                .matmul(self.cpu, &part.columns(hi, k), &mut acc_hi, false)?;
+            part.weights
+                .matmul(self.cpu, &part.columns(lo, k), &mut acc_lo, false)?;
+            for (t, ((o, a), b)) in out
+                .chunks_exact_mut(n)
+                .zip(acc_hi.chunks_exact(n))
+                .zip(acc_lo.chunks_exact(n))
+                .enumerate()
+            {
+                let up = self.s1[rows.start + t] - self.s2[rows.start + t];
+                for (((o, &a), &b), &m) in o.iter_mut().zip(a).zip(b).zip(&part.mult) {
+                    *o += scaled_term((i64::from(a) << up) + i64::from(b), m, g.sum_shift);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `round(a · m / 2^r)` (half to even), exactly. For `r < 16` it runs in i64 on `m`'s two 16-bit halves, which
+/// vectorizes: `a · m = a · m_hi · 2^16 + a · m_lo` with both products of one sign, so `a · m_hi · 2^(16−r)` is an
+/// even integer no larger than the result (which the caller's bounds keep in i64), and adding an even integer
+/// commutes with rounding half to even.
+#[inline(always)]
+fn scaled_term(a: i64, m: u32, r: u32) -> i64 {
+    if r < 16 {
+        ((a * i64::from(m >> 16)) << (16 - r)) + round::shr(a * i64::from(m & 0xffff), r)
+    } else {
+        round::shr_i128(i128::from(a) * i128::from(m), r) as i64
+    }
+}
+
+/// The backward pass for tokens `rows`: per group, the gradient scaled by the group's multipliers and split
+/// into two digits, its product with the group's weights, then each token's columns placed at the common
+/// exponent `top − L`. Returns the `rows × in` wide values and the rows' exponents.
+struct BackwardTokens<'a> {
+    layer: &'a Grouped,
+    cpu: &'a Cpu,
+    dy: &'a Rows,
+    rows: Range<usize>,
+}
+
+impl SimdJob for BackwardTokens<'_> {
+    type Output = Result<(Vec<i64>, Vec<i32>), CpuError>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        let g = self.layer;
+        let (n, k, rows) = (g.out_features, g.in_features, self.rows);
+        let t = rows.len();
+        let dy = &self.dy.mant[rows.start * n..rows.end * n];
+        let dy_exp = &self.dy.exp[rows];
+        let wide = self.cpu.wide();
+        let (mut u, mut rest) = (vec![0i64; t * n], vec![0i64; n]);
+        let (mut hi, mut lo) = (vec![0i8; t * n], vec![0i8; t * n]);
+        let (mut s1, mut s2) = (vec![0u32; t], vec![0u32; t]);
+        // Per group: its columns of dx (t × width) and each token's exponent.
+        let mut results = Vec::with_capacity(g.parts.len());
+        for part in &g.parts {
+            for (u, d) in u.chunks_exact_mut(n).zip(dy.chunks_exact(n)) {
+                for ((u, &d), &m) in u.iter_mut().zip(d).zip(&part.mult) {
+                    *u = i64::from(d) * i64::from(m);
+                }
+            }
+            for r in 0..t {
+                let span = r * n..(r + 1) * n;
+                (s1[r], s2[r]) = wide.split_i8_digits(
+                    &u[span.clone()],
+                    &mut rest,
+                    &mut hi[span.clone()],
+                    &mut lo[span],
+                );
+            }
+            let mut acc_hi = vec![0i32; t * part.width];
+            let mut acc_lo = vec![0i32; t * part.width];
+            part.weights.matmul(self.cpu, &hi, &mut acc_hi, true)?;
+            part.weights.matmul(self.cpu, &lo, &mut acc_lo, true)?;
+            let mut values = acc_hi.iter().map(|&a| i64::from(a)).collect::<Vec<_>>();
+            for (r, (v, b)) in values
+                .chunks_exact_mut(part.width)
+                .zip(acc_lo.chunks_exact(part.width))
+                .enumerate()
+            {
+                let up = s1[r] - s2[r];
+                for (v, &b) in v.iter_mut().zip(b) {
+                    *v = (*v << up) + i64::from(b);
+                }
+            }
+            let exps: Vec<i32> = dy_exp
+                .iter()
+                .zip(&s2)
+                .map(|(&e, &s)| e + s as i32 - g.shift as i32)
+                .collect();
+            results.push((values, exps));
+        }
+        let mut out = vec![0i64; t * k];
+        let mut exps = Vec::with_capacity(t);
+        for r in 0..t {
+            let top = results.iter().map(|(_, e)| e[r]).max().unwrap_or(0);
+            let base = top - g.lift as i32;
+            for (part, (values, e)) in g.parts.iter().zip(&results) {
+                let src = &values[r * part.width..(r + 1) * part.width];
+                let dst = &mut out[r * k + part.start..r * k + part.start + part.width];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d = round::shift(v, e[r] - base);
+                }
+            }
+            exps.push(base);
+        }
+        Ok((out, exps))
     }
 }
 
@@ -497,6 +595,26 @@ mod tests {
                 "{} vs {want}",
                 dx[0]
             );
+        }
+    }
+
+    #[test]
+    fn the_split_multiplier_rounds_exactly_as_128_bits() {
+        let mut cases: Vec<(i64, u32)> = vec![(0, 0), (1, u32::MAX >> 1), (-1, 1 << 30)];
+        for i in 0..20_000u32 {
+            let a = i64::from(Key(31).word(i, 0, 0)) << (i % 6) | i64::from(Key(31).word(i, 1, 0));
+            let a = if i % 2 == 0 { a } else { -a } >> (i % 29);
+            cases.push((a, Key(32).word(i, 0, 0) >> 1));
+            // Ties: products ending in exactly half of 2^r.
+            cases.push((3 << (i % 9), 1 << (i % 13)));
+        }
+        for (a, m) in cases {
+            for r in 0..20 {
+                let want = round::shr_i128(i128::from(a) * i128::from(m), r);
+                if let Ok(want) = i64::try_from(want) {
+                    assert_eq!(scaled_term(a, m, r), want, "a {a}, m {m}, r {r}");
+                }
+            }
         }
     }
 }
