@@ -179,7 +179,12 @@ pub fn finetune(
             batch: config.batch_size,
             seq_len: config.seq_len,
         },
-        Some(config.memory_budget()),
+        // The model file stays in memory for the whole run, beside what the step plans for.
+        Some(
+            config
+                .memory_budget()
+                .saturating_sub(model.size_in_memory()),
+        ),
     )?;
     let trainer = trainer.with_activation_memory(plan.memory);
     run.create()?;

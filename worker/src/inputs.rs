@@ -94,6 +94,11 @@ impl ModelFile {
         })
     }
 
+    /// Bytes the open model holds in memory (the whole file).
+    pub fn size_in_memory(&self) -> u64 {
+        self.gguf.byte_len() as u64
+    }
+
     /// `general.architecture` (what a GGUF LoRA adapter must name).
     pub fn architecture(&self) -> &str {
         self.gguf.get_str("general.architecture").unwrap_or("llama")

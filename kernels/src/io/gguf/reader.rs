@@ -159,6 +159,11 @@ impl Gguf {
         })
     }
 
+    /// Bytes of the file this value holds in memory.
+    pub fn byte_len(&self) -> usize {
+        self.data.len()
+    }
+
     /// The format version (2 or 3).
     pub fn version(&self) -> u32 {
         self.version
