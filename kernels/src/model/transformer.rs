@@ -154,7 +154,7 @@ impl<'a> Transformer<'a> {
         let y = self.base.blocks[l].proj(t).forward(self.cpu, x)?;
         Ok(match self.adapters.get(l, t) {
             Some((shape, a, b, _)) => {
-                let (z, act) = shape.forward(x, a, b);
+                let (z, act) = shape.forward(self.cpu, x, a, b);
                 acts[t as usize] = Some(act);
                 y.add(&z)
             }
@@ -174,7 +174,7 @@ impl<'a> Transformer<'a> {
         let dx = self.base.blocks[l].proj(t).backward(self.cpu, dy)?;
         Ok(match (self.adapters.get(l, t), &trace.lora[t as usize]) {
             (Some((shape, a, b, index)), Some(act)) => {
-                let (dx_lora, g) = shape.backward(x, act, a, b, dy);
+                let (dx_lora, g) = shape.backward(self.cpu, x, act, a, b, dy);
                 grads[*index] = Some(g);
                 dx.add(&dx_lora)
             }

@@ -91,6 +91,12 @@ pub fn x_w(x: &Rows, w: &Dense) -> Rows {
 /// `a.exp[t] + b.exp[t]`; all are taken at the largest one. Returns a [`Dense`] (one exponent).
 #[inline(always)]
 pub fn at_b(a: &Rows, b: &Rows) -> Dense {
+    let top = at_b_exponent(a, b);
+    at_b_finish(a.cols, b.cols, at_b_terms(a, b, top, 0..a.rows()), top)
+}
+
+/// The exponent [`at_b`] sums at: the largest `a.exp[t] + b.exp[t]`.
+pub fn at_b_exponent(a: &Rows, b: &Rows) -> i32 {
     assert_eq!(
         a.rows(),
         b.rows(),
@@ -98,13 +104,23 @@ pub fn at_b(a: &Rows, b: &Rows) -> Dense {
         a.rows(),
         b.rows()
     );
-    let (n, k) = (a.cols, b.cols);
-    let exps: Vec<i32> = a.exp.iter().zip(&b.exp).map(|(x, y)| x + y).collect();
-    let top = exps.iter().copied().max().unwrap_or(0);
-    let mut wide = vec![0i64; n * k];
-    for (t, &e) in exps.iter().enumerate() {
+    a.exp
+        .iter()
+        .zip(&b.exp)
+        .map(|(x, y)| x + y)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The terms of [`at_b`] for `tokens`, each rounded half to even onto the exponent `top`, summed exactly. Integer
+/// sums do not depend on order, so the sums of disjoint token ranges add up to the whole one's.
+#[inline(always)]
+pub fn at_b_terms(a: &Rows, b: &Rows, top: i32, tokens: std::ops::Range<usize>) -> Vec<i64> {
+    let k = b.cols;
+    let mut wide = vec![0i64; a.cols * k];
+    for t in tokens {
         // Terms 63+ bits below the top round to 0 either way (|a·b| < 2^46).
-        let shift = ((top - e) as u32).min(63);
+        let shift = ((top - a.exp[t] - b.exp[t]) as u32).min(63);
         let bt = b.row(t);
         for (i, &ai) in a.row(t).iter().enumerate() {
             if ai == 0 {
@@ -115,6 +131,11 @@ pub fn at_b(a: &Rows, b: &Rows) -> Dense {
             }
         }
     }
+    wide
+}
+
+/// The `[n × k]` sum of [`at_b_terms`] at exponent `top`, normalized.
+pub fn at_b_finish(n: usize, k: usize, wide: Vec<i64>, top: i32) -> Dense {
     let (mant, exp) = normalize_row(&wide, top);
     Dense {
         rows: n,

@@ -12,7 +12,7 @@
 
 use super::rows::{MANT_BITS, Rows};
 use crate::{
-    cpu::{Cpu, CpuError},
+    cpu::{Cpu, CpuError, SimdJob, Wide},
     tensor::{Int8Matrix, TensorError, TernaryMatrix},
 };
 use thiserror::Error;
@@ -180,20 +180,13 @@ impl FrozenLinear {
         if let Packed::Grouped(g) = &self.packed {
             return g.forward(cpu, x);
         }
-        let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
-        let (acc, shifts) = self.product(cpu, u, self.in_features, false)?;
-        let n = self.out_features;
-        let mut wide = acc;
-        let mut exps: Vec<i32> = x
-            .exp
-            .iter()
-            .zip(&shifts)
-            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
-            .collect();
-        for (row, exp) in wide.chunks_exact_mut(n).zip(&mut exps) {
-            *exp += scale_row(row, &self.row_mult);
-        }
-        Ok(Rows::from_wide(n, &wide, &exps))
+        let k = self.in_features;
+        let digits = two_digits(cpu, x.rows(), k, |r, row| {
+            for (o, &v) in row.iter_mut().zip(x.row(r)) {
+                *o = i64::from(v);
+            }
+        });
+        self.product(cpu, digits, false, &x.exp)
     }
 
     /// Backward to the input: `dx = dy · W`, with `u = dy · m` split into two int8 digits per row.
@@ -206,72 +199,67 @@ impl FrozenLinear {
             return g.backward(cpu, dy);
         }
         let n = self.out_features;
-        let scaled: Vec<i64> = dy
-            .mant
-            .chunks_exact(n)
-            .flat_map(|row| {
-                row.iter()
-                    .zip(&self.row_mult)
-                    .map(|(&g, &m)| i64::from(g) * i64::from(m))
-            })
-            .collect();
-        let (wide, shifts) = self.product(cpu, scaled, n, true)?;
-        let exps: Vec<i32> = dy
-            .exp
-            .iter()
-            .zip(&shifts)
-            .map(|(&e, &s)| e + s as i32 - self.shift as i32)
-            .collect();
-        Ok(Rows::from_wide(self.in_features, &wide, &exps))
+        let digits = two_digits(cpu, dy.rows(), n, |r, row| {
+            for ((o, &g), &m) in row.iter_mut().zip(dy.row(r)).zip(&self.row_mult) {
+                *o = i64::from(g) * i64::from(m);
+            }
+        });
+        self.product(cpu, digits, true, &dy.exp)
     }
 
-    /// `u · Wᵀ` (or `u · W` when `transposed`) for integer rows `u` of `width`, each row split into two int8
-    /// digits: `u ≈ hi · 2^s1 + lo · 2^s2`, `lo` from the exact remainder with `s1 − s2 ≤ 24`, the digit products
-    /// combined exactly. Returns the products at each row's lowest digit's scale, and that shift.
+    /// `u · Wᵀ` (or `u · W` when `transposed`) for integer rows `u` whose exponents are `exps`, given as their
+    /// two int8 digits ([`two_digits`]: `u ≈ hi · 2^s1 + lo · 2^s2`, `s1 − s2 ≤ 24`): the digit products
+    /// combined exactly, scaled by the row multipliers in the forward direction (the backward pass scales `u`
+    /// before the split), and normalized; rows are finished on the context's threads.
     fn product(
         &self,
         cpu: &Cpu,
-        u: Vec<i64>,
-        width: usize,
+        (hi, s1, lo, s2): (Vec<i8>, Vec<u32>, Vec<i8>, Vec<u32>),
         transposed: bool,
-    ) -> Result<(Vec<i64>, Vec<u32>), CpuError> {
-        let rows = u.len() / width;
+        exps: &[i32],
+    ) -> Result<Rows, CpuError> {
+        let rows = exps.len();
         let out_width = if transposed {
             self.in_features
         } else {
             self.out_features
         };
-        let (hi, s1, lo, s2) = two_digits(cpu, &u, width);
         let per = rows.div_ceil(cpu.threads().clamp(1, rows.max(1))).max(1);
         let mut acc_hi = vec![0i32; rows * out_width];
         self.matmul(cpu, &hi, &mut acc_hi, transposed)?;
         let mut acc_lo = vec![0i32; rows * out_width];
         self.matmul(cpu, &lo, &mut acc_lo, transposed)?;
-        let mut combined = vec![0i64; acc_hi.len()];
+        let mut out = Rows::zeros(rows, out_width);
+        let simd = cpu.wide();
         std::thread::scope(|scope| {
-            for (((out, a), b), (s1, s2)) in combined
+            for ((((mant, exp), (hi, lo)), (s1, s2)), exps) in out
+                .mant
                 .chunks_mut(per * out_width)
-                .zip(acc_hi.chunks(per * out_width))
-                .zip(acc_lo.chunks(per * out_width))
+                .zip(out.exp.chunks_mut(per))
+                .zip(
+                    acc_hi
+                        .chunks(per * out_width)
+                        .zip(acc_lo.chunks(per * out_width)),
+                )
                 .zip(s1.chunks(per).zip(s2.chunks(per)))
+                .zip(exps.chunks(per))
             {
-                scope.spawn(move || {
-                    for ((((w, a), b), &s1), &s2) in out
-                        .chunks_exact_mut(out_width)
-                        .zip(a.chunks_exact(out_width))
-                        .zip(b.chunks_exact(out_width))
-                        .zip(s1)
-                        .zip(s2)
-                    {
-                        let up = s1 - s2;
-                        for ((o, &x), &y) in w.iter_mut().zip(a).zip(b) {
-                            *o = (i64::from(x) << up) + i64::from(y);
-                        }
-                    }
-                });
+                let job = FinishRows {
+                    simd,
+                    layer: self,
+                    scale: !transposed,
+                    hi,
+                    lo,
+                    s1,
+                    s2,
+                    exps,
+                    mant,
+                    exp,
+                };
+                scope.spawn(move || simd.run(job));
             }
         });
-        Ok((combined, s2))
+        Ok(out)
     }
 
     /// `acc = u · Wᵀ`, or `u · W` with the transposed copy.
@@ -329,6 +317,48 @@ impl FrozenLinear {
             .zip(&self.row_mult)
             .flat_map(|(row, &m)| row.iter().map(move |&q| f64::from(q) * f64::from(m) * unit))
             .collect()
+    }
+}
+
+/// [`FrozenLinear::product`]'s last part for a chunk of rows: the two digit products combined at the low digit's
+/// scale, the row multipliers applied (forward), and each row normalized to 23-bit mantissas.
+struct FinishRows<'a> {
+    simd: Wide,
+    layer: &'a FrozenLinear,
+    scale: bool,
+    hi: &'a [i32],
+    lo: &'a [i32],
+    s1: &'a [u32],
+    s2: &'a [u32],
+    exps: &'a [i32],
+    mant: &'a mut [i32],
+    exp: &'a mut [i32],
+}
+
+impl SimdJob for FinishRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let width = self.mant.len() / self.exp.len().max(1);
+        let mut row = vec![0i64; width];
+        for (r, ((mant, exp), (hi, lo))) in self
+            .mant
+            .chunks_exact_mut(width)
+            .zip(self.exp.iter_mut())
+            .zip(self.hi.chunks_exact(width).zip(self.lo.chunks_exact(width)))
+            .enumerate()
+        {
+            let up = self.s1[r] - self.s2[r];
+            for ((o, &a), &b) in row.iter_mut().zip(hi).zip(lo) {
+                *o = (i64::from(a) << up) + i64::from(b);
+            }
+            let mut e = self.exps[r] + self.s2[r] as i32 - self.layer.shift as i32;
+            if self.scale {
+                e += scale_row(&mut row, &self.layer.row_mult);
+            }
+            *exp = e + self.simd.normalize(&row, MANT_BITS, mant) as i32;
+        }
     }
 }
 
@@ -391,37 +421,39 @@ fn scale_row(row: &mut [i64], mult: &[u32]) -> i32 {
     shift as i32
 }
 
-/// Splits integer rows of `width` into two int8 digits ([`crate::cpu::Wide::split_i8_digits`]), rows on the
-/// context's threads: `u ≈ hi · 2^s1 + lo · 2^s2` per row, `lo` from the exact remainder with `s1 − s2 ≤ 24`.
-/// Returns `(hi, s1, lo, s2)`.
+/// Splits `rows` integer rows of `width` into two int8 digits ([`crate::cpu::Wide::split_i8_digits`]), rows on
+/// the context's threads: `fill(r, row)` writes row `r`, then `row ≈ hi · 2^s1 + lo · 2^s2`, `lo` from the exact
+/// remainder with `s1 − s2 ≤ 24`. Returns `(hi, s1, lo, s2)`.
 pub(super) fn two_digits(
     cpu: &Cpu,
-    u: &[i64],
+    rows: usize,
     width: usize,
+    fill: impl Fn(usize, &mut [i64]) + Sync,
 ) -> (Vec<i8>, Vec<u32>, Vec<i8>, Vec<u32>) {
-    let rows = u.len() / width.max(1);
-    let (mut hi, mut lo) = (vec![0i8; u.len()], vec![0i8; u.len()]);
+    let (mut hi, mut lo) = (vec![0i8; rows * width], vec![0i8; rows * width]);
     let (mut s1, mut s2) = (vec![0u32; rows], vec![0u32; rows]);
     let wide = cpu.wide();
     let per = rows.div_ceil(cpu.threads().clamp(1, rows.max(1))).max(1);
+    let fill = &fill;
     std::thread::scope(|scope| {
-        for ((((u, hi), lo), s1), s2) in u
-            .chunks(per * width)
-            .zip(hi.chunks_mut(per * width))
+        for (c, (((hi, lo), s1), s2)) in hi
+            .chunks_mut(per * width)
             .zip(lo.chunks_mut(per * width))
             .zip(s1.chunks_mut(per))
             .zip(s2.chunks_mut(per))
+            .enumerate()
         {
             scope.spawn(move || {
-                let mut rest = vec![0i64; width];
-                for ((((u, hi), lo), s1), s2) in u
-                    .chunks_exact(width)
-                    .zip(hi.chunks_exact_mut(width))
+                let (mut row, mut rest) = (vec![0i64; width], vec![0i64; width]);
+                for (r, (((hi, lo), s1), s2)) in hi
+                    .chunks_exact_mut(width)
                     .zip(lo.chunks_exact_mut(width))
                     .zip(s1)
                     .zip(s2)
+                    .enumerate()
                 {
-                    (*s1, *s2) = wide.split_i8_digits(u, &mut rest, hi, lo);
+                    fill(c * per + r, &mut row);
+                    (*s1, *s2) = wide.split_i8_digits(&row, &mut rest, hi, lo);
                 }
             });
         }

@@ -4,11 +4,12 @@
 //! products run exactly on 23-bit mantissas ([`crate::ops::exact`]). The backward pass returns the gradients of
 //! `A` and `B` (what the optimizer updates) and the gradient flowing back into `x`.
 
+use super::parallel::map_row_chunks;
 use super::{
     exact::{self, Dense},
     rows::Rows,
 };
-use crate::cpu::{SimdJob, Wide};
+use crate::cpu::{Cpu, SimdJob};
 use crate::fixed::scale::Multiplier;
 
 /// One adapter's shapes and scale.
@@ -41,21 +42,34 @@ pub struct LoraGrads {
 }
 
 impl LoraShape {
-    /// Forward: returns `z = (α/r) · B (A x)` (`[T × out]`) and `h = A x` for the backward pass.
-    pub fn forward(&self, x: &Rows, a: &Dense, b: &Dense) -> (Rows, LoraActivations) {
+    /// Forward: returns `z = (α/r) · B (A x)` (`[T × out]`) and `h = A x` for the backward pass. Tokens are
+    /// independent and run in chunks on the CPU's threads.
+    pub fn forward(&self, cpu: &Cpu, x: &Rows, a: &Dense, b: &Dense) -> (Rows, LoraActivations) {
         self.check(a, b);
-        Wide::detected().run(Forward {
-            shape: self,
-            x,
-            a,
-            b,
-        })
+        let simd = cpu.wide();
+        let chunks = map_row_chunks(x.rows(), cpu.threads(), |rows| {
+            simd.run(Forward {
+                shape: self,
+                x: &x.slice_rows(rows),
+                a,
+                b,
+            })
+        });
+        let (z, h): (Vec<Rows>, Vec<Rows>) = chunks.into_iter().unzip();
+        (
+            Rows::concat(&z),
+            LoraActivations {
+                h: Rows::concat(&h),
+            },
+        )
     }
 
     /// Backward from `dz = ∂L/∂z`: `(∂L/∂x, grads)`, with `dz' = (α/r)·dz`, `∂B = dz'ᵀ h`, `dh = dz' B`,
-    /// `∂A = dhᵀ x`, `∂x = dh A`.
+    /// `∂A = dhᵀ x`, `∂x = dh A`. The row-wise products run on token chunks, the weight gradients as exact
+    /// per-chunk sums added together, all on the CPU's threads.
     pub fn backward(
         &self,
+        cpu: &Cpu,
         x: &Rows,
         acts: &LoraActivations,
         a: &Dense,
@@ -63,14 +77,27 @@ impl LoraShape {
         dz: &Rows,
     ) -> (Rows, LoraGrads) {
         self.check(a, b);
-        Wide::detected().run(Backward {
-            shape: self,
-            x,
-            h: &acts.h,
-            a,
-            b,
-            dz,
-        })
+        let simd = cpu.wide();
+        let chunks = map_row_chunks(dz.rows(), cpu.threads(), |rows| {
+            simd.run(BackwardRows {
+                shape: self,
+                dz: &dz.slice_rows(rows),
+                a,
+                b,
+            })
+        });
+        let (mut dz_scaled, mut dh, mut dx) = (Vec::new(), Vec::new(), Vec::new());
+        for (s, h, x) in chunks {
+            dz_scaled.push(s);
+            dh.push(h);
+            dx.push(x);
+        }
+        let (dz_scaled, dh) = (Rows::concat(&dz_scaled), Rows::concat(&dh));
+        let grads = LoraGrads {
+            a: weight_gradient(cpu, &dh, x),
+            b: weight_gradient(cpu, &dz_scaled, &acts.h),
+        };
+        (Rows::concat(&dx), grads)
     }
 
     fn check(&self, a: &Dense, b: &Dense) {
@@ -87,8 +114,24 @@ impl LoraShape {
     }
 }
 
-/// [`LoraShape::forward`]'s products, compiled for the CPU's vector width (they are exact: the width cannot
-/// change a bit).
+/// `uᵀ · v` over tokens ([`exact::at_b`]), token chunks summed on the CPU's threads and added exactly.
+fn weight_gradient(cpu: &Cpu, u: &Rows, v: &Rows) -> Dense {
+    let top = exact::at_b_exponent(u, v);
+    let simd = cpu.wide();
+    let parts = map_row_chunks(u.rows(), cpu.threads(), |tokens| {
+        simd.run(GradientTerms { u, v, top, tokens })
+    });
+    let mut sum = vec![0i64; u.cols * v.cols];
+    for part in parts {
+        for (s, p) in sum.iter_mut().zip(part) {
+            *s += p;
+        }
+    }
+    exact::at_b_finish(u.cols, v.cols, sum, top)
+}
+
+/// [`LoraShape::forward`]'s products for a chunk of tokens, compiled for the CPU's vector width (they are exact:
+/// the width cannot change a bit).
 struct Forward<'a> {
     shape: &'a LoraShape,
     x: &'a Rows,
@@ -97,43 +140,50 @@ struct Forward<'a> {
 }
 
 impl SimdJob for Forward<'_> {
-    type Output = (Rows, LoraActivations);
+    type Output = (Rows, Rows);
 
     #[inline(always)]
     fn run(self) -> Self::Output {
         let h = exact::x_wt(self.x, self.a);
         let z = exact::x_wt(&h, self.b).scale(self.shape.scale);
-        (z, LoraActivations { h })
+        (z, h)
     }
 }
 
-/// [`LoraShape::backward`]'s products, compiled for the CPU's vector width.
-struct Backward<'a> {
+/// [`LoraShape::backward`]'s row-wise products for a chunk of tokens: `(dz', dh, dx)`.
+struct BackwardRows<'a> {
     shape: &'a LoraShape,
-    x: &'a Rows,
-    h: &'a Rows,
+    dz: &'a Rows,
     a: &'a Dense,
     b: &'a Dense,
-    dz: &'a Rows,
 }
 
-impl SimdJob for Backward<'_> {
-    type Output = (Rows, LoraGrads);
+impl SimdJob for BackwardRows<'_> {
+    type Output = (Rows, Rows, Rows);
 
     #[inline(always)]
     fn run(self) -> Self::Output {
         let dz = self.dz.scale(self.shape.scale);
-        let grad_b = exact::at_b(&dz, self.h);
         let dh = exact::x_w(&dz, self.b);
-        let grad_a = exact::at_b(&dh, self.x);
         let dx = exact::x_w(&dh, self.a);
-        (
-            dx,
-            LoraGrads {
-                a: grad_a,
-                b: grad_b,
-            },
-        )
+        (dz, dh, dx)
+    }
+}
+
+/// One token chunk's terms of a weight gradient ([`exact::at_b_terms`]).
+struct GradientTerms<'a> {
+    u: &'a Rows,
+    v: &'a Rows,
+    top: i32,
+    tokens: std::ops::Range<usize>,
+}
+
+impl SimdJob for GradientTerms<'_> {
+    type Output = Vec<i64>;
+
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        exact::at_b_terms(self.u, self.v, self.top, self.tokens)
     }
 }
 
@@ -177,8 +227,8 @@ mod tests {
                 .map(|&v| f64::from(v) / 2f64.powi(20))
                 .collect::<Vec<_>>(),
         );
-        let (z, acts) = shape.forward(&x, &a, &b);
-        let (dx, grads) = shape.backward(&x, &acts, &a, &b, &dz);
+        let (z, acts) = shape.forward(&Cpu::new(), &x, &a, &b);
+        let (dx, grads) = shape.backward(&Cpu::new(), &x, &acts, &a, &b, &dz);
 
         // f64 model: L = Σ z ⊙ dz with z = s · B A x.
         let s = 16.0 / 3.0;
@@ -259,9 +309,16 @@ mod tests {
         let a = Dense::from_fixed(2, 4, &[1 << 28, 0, -(1 << 27), 5, 0, 1 << 29, 0, 0], 29);
         let b = Dense::from_fixed(3, 2, &[0; 6], 29);
         let x = Rows::from_f64(4, &[1.0, 2.0, 3.0, 4.0]);
-        let (z, acts) = shape.forward(&x, &a, &b);
+        let (z, acts) = shape.forward(&Cpu::new(), &x, &a, &b);
         assert!(z.mant.iter().all(|&m| m == 0));
-        let (dx, grads) = shape.backward(&x, &acts, &a, &b, &Rows::from_f64(3, &[1.0, -1.0, 0.5]));
+        let (dx, grads) = shape.backward(
+            &Cpu::new(),
+            &x,
+            &acts,
+            &a,
+            &b,
+            &Rows::from_f64(3, &[1.0, -1.0, 0.5]),
+        );
         assert!(grads.b.mant.iter().any(|&m| m != 0), "B learns first");
         assert!(
             grads.a.mant.iter().all(|&m| m == 0),

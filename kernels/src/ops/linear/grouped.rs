@@ -145,8 +145,11 @@ impl Grouped {
     }
 
     pub(super) fn forward(&self, cpu: &Cpu, x: &Rows) -> Result<Rows, CpuError> {
-        let u: Vec<i64> = x.mant.iter().map(|&v| i64::from(v)).collect();
-        let (hi, s1, lo, s2) = two_digits(cpu, &u, self.in_features);
+        let (hi, s1, lo, s2) = two_digits(cpu, x.rows(), self.in_features, |r, row| {
+            for (o, &v) in row.iter_mut().zip(x.row(r)) {
+                *o = i64::from(v);
+            }
+        });
         // Tokens are independent: each thread runs every group's products for its own tokens.
         let single = cpu.with_threads(1)?;
         let chunks = map_row_chunks(x.rows(), cpu.threads(), |rows| {
