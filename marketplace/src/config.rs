@@ -1,0 +1,146 @@
+//! Configuration: defaults, then a TOML file, then `TERN_MARKET_*` variables, then flags (each overrides the one
+//! before).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// The service's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory of the local blob store (created if missing).
+    pub blob_dir: PathBuf,
+    /// Largest blob an upload may carry, in bytes.
+    pub max_blob_bytes: u64,
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            blob_dir: PathBuf::from(".tern/market/blobs"),
+            max_blob_bytes: 1 << 30,
+            max_json_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML for [`Config`].
+    #[error("invalid configuration file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error, with the offending key.
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Reads a TOML configuration file; keys it leaves out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// The command line of the `marketplace` binary. Every flag can also be given as a `TERN_MARKET_*` variable; flags
+/// and variables override the configuration file.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "marketplace", version, about = "Tern's marketplace service")]
+pub struct Cli {
+    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes).
+    #[arg(long, env = "TERN_MARKET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TERN_MARKET_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory of the local blob store [default: .tern/market/blobs].
+    #[arg(long, env = "TERN_MARKET_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
+    /// Largest blob upload in bytes [default: 1 GiB].
+    #[arg(long, env = "TERN_MARKET_MAX_BLOB_BYTES")]
+    pub max_blob_bytes: Option<u64>,
+    /// Largest JSON request body in bytes [default: 1 MiB].
+    #[arg(long, env = "TERN_MARKET_MAX_JSON_BYTES")]
+    pub max_json_bytes: Option<usize>,
+}
+
+impl Cli {
+    /// The configuration: the file's (or the defaults), with the flags and variables given on top.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(dir) = &self.blob_dir {
+            config.blob_dir.clone_from(dir);
+        }
+        if let Some(max) = self.max_blob_bytes {
+            config.max_blob_bytes = max;
+        }
+        if let Some(max) = self.max_json_bytes {
+            config.max_json_bytes = max;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nmax_json_bytes = 10\n").unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--max-json-bytes",
+            "20",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.max_json_bytes, 20);
+        assert_eq!(config.blob_dir, Config::default().blob_dir);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        std::fs::write(&path, "listn = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+    }
+}

@@ -1,0 +1,165 @@
+//! Every error the API returns, and the one place where each becomes an HTTP status and a JSON body.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tern_protocol::{ContentId, ContentIdError, ContentMismatch, SpecErrors};
+use utoipa::ToSchema;
+
+/// An error of the API. [`IntoResponse`] turns it into its status and an [`ErrorBody`]; bad input is always a
+/// 4xx, and only the service's own failures are a 5xx (their details go to the log, not to the client).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A path segment that should be a content id is not one.
+    #[error("invalid content id in the path: {0}")]
+    InvalidContentId(#[from] ContentIdError),
+    /// The body is not valid JSON.
+    #[error("the body is not valid JSON: {0}; send one JSON document")]
+    MalformedJson(String),
+    /// The body is not declared as JSON.
+    #[error("send the body with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// The body is larger than the service accepts.
+    #[error("the body is larger than the limit of {limit} bytes; send a smaller one")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The body could not be read (the client went away or sent a broken stream).
+    #[error("the request body could not be read: {0}; send the request again")]
+    BodyRead(String),
+    /// The job spec has invalid fields.
+    #[error("the job spec has invalid fields; fix each one listed in `fields`")]
+    InvalidSpec(SpecErrors),
+    /// An uploaded blob does not hash to the id it was uploaded under; nothing was stored.
+    #[error(
+        "the uploaded bytes hash to {}, not to {} named in the path; nothing was stored: upload the blob under \
+         its own id",
+        .0.actual,
+        .0.expected
+    )]
+    ContentMismatch(ContentMismatch),
+    /// No blob has this id.
+    #[error("no blob {0} is stored; upload it first with PUT /v1/blobs/{0}")]
+    BlobNotFound(ContentId),
+    /// No route matches the path.
+    #[error("no such endpoint; see /v1/openapi.json for the API")]
+    NotFound,
+    /// The route exists but not for this method.
+    #[error("this endpoint does not take this method; see /v1/openapi.json for the API")]
+    MethodNotAllowed,
+    /// The service failed (disk, IO); the cause is logged.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code for programs (`invalid_spec`, `content_mismatch`, ...).
+    pub code: String,
+    /// What was wrong and what to do, for people.
+    pub message: String,
+    /// The invalid fields, when the error is about fields of the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<ErrorField>,
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct ErrorField {
+    /// The field's path (`training.steps`, `lora.targets[2]`); empty for the document as a whole.
+    pub field: String,
+    /// What is wrong with it and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidContentId(_) | Self::MalformedJson(_) | Self::BodyRead(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidSpec(_) | Self::ContentMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BlobNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidContentId(_) => "invalid_content_id",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyRead(_) => "body_read_failed",
+            Self::InvalidSpec(_) => "invalid_spec",
+            Self::ContentMismatch(_) => "content_mismatch",
+            Self::BlobNotFound(_) => "blob_not_found",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The body of this error.
+    pub fn body(&self) -> ErrorBody {
+        let (message, fields) = match self {
+            Self::InvalidSpec(errors) => (
+                self.to_string(),
+                errors
+                    .errors
+                    .iter()
+                    .map(|e| ErrorField {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            ),
+            Self::Internal(_) => (
+                "internal error; it has been logged, try again later".to_string(),
+                Vec::new(),
+            ),
+            _ => (self.to_string(), Vec::new()),
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message,
+                fields,
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code(), error = %self, "request rejected");
+        }
+        (status, Json(self.body())).into_response()
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(err: std::io::Error) -> Self {
+        Self::Internal(err.to_string())
+    }
+}

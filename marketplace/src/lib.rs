@@ -1,0 +1,35 @@
+//! Tern's marketplace service (DESIGN.md §5): a versioned REST API over HTTP.
+//!
+//! This first part serves:
+//!
+//! - `POST /v1/specs/validate`: checks a job spec and returns its `specHash`, canonical JSON and escrow, or every
+//!   invalid field.
+//! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
+//!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
+//!   directory backend, [`blobs::LocalBlobStore`]).
+//! - `GET /v1/health`, the OpenAPI 3 document at `GET /v1/openapi.json`, Prometheus metrics at `GET /metrics`.
+//!
+//! Every error is JSON, `{"error": {"code", "message", "fields"?}}`, mapped to its HTTP status in one place
+//! ([`ApiError`]). Configuration comes from a TOML file, `TERN_MARKET_*` variables and flags ([`Config`]).
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use tern_marketplace::{Config, Server};
+//!
+//! let server = Server::bind(Config::default()).await?;
+//! println!("listening on {}", server.local_addr());
+//! server.run().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod blobs;
+mod config;
+mod error;
+mod routes;
+mod server;
+
+pub use config::{Cli, Config, ConfigError};
+pub use error::{ApiError, ErrorBody, ErrorDetail, ErrorField};
+pub use routes::{ApiDoc, SpecValidated};
+pub use server::Server;

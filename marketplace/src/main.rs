@@ -1,0 +1,19 @@
+//! `marketplace`: Tern's marketplace service. See the library, `tern_marketplace`.
+
+use clap::Parser;
+use tern_marketplace::{Cli, Server};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=debug")),
+        )
+        .init();
+    let config = Cli::parse().config()?;
+    tracing::info!(?config, "starting");
+    Server::bind(config).await?.run().await?;
+    Ok(())
+}

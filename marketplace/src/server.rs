@@ -1,0 +1,68 @@
+//! The server: binds the listener, builds the state and serves the routes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+
+use crate::blobs::LocalBlobStore;
+use crate::config::Config;
+use crate::routes::{self, ApiDoc, AppState};
+
+/// A bound, ready-to-run marketplace server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the blob store and binds `config.listen` (port 0 picks a free port; see [`Server::local_addr`]).
+    pub async fn bind(config: Config) -> std::io::Result<Self> {
+        let store = LocalBlobStore::open(&config.blob_dir)?;
+        let state = AppState {
+            store: Arc::new(store),
+            max_blob_bytes: config.max_blob_bytes,
+            max_json_bytes: config.max_json_bytes,
+            metrics: routes::prometheus(),
+            openapi: serde_json::to_vec(&ApiDoc::openapi())
+                .map_err(std::io::Error::other)?
+                .into(),
+        };
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router: routes::router(state),
+            local_addr,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until Ctrl-C, then finishes the requests in flight.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr, "marketplace listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
