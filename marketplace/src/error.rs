@@ -163,3 +163,70 @@ impl From<std::io::Error> for ApiError {
         Self::Internal(err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tern_protocol::{FieldError, SpecErrors};
+
+    use super::*;
+
+    #[test]
+    fn bad_input_is_4xx_with_a_stable_code() {
+        let id = ContentId::of(b"a");
+        let cases = [
+            (
+                ApiError::InvalidContentId("x".parse::<ContentId>().unwrap_err()),
+                400,
+                "invalid_content_id",
+            ),
+            (ApiError::MalformedJson("eof".into()), 400, "malformed_json"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (ApiError::BodyRead("reset".into()), 400, "body_read_failed"),
+            (
+                ApiError::ContentMismatch(ContentMismatch {
+                    expected: id,
+                    actual: ContentId::of(b"b"),
+                }),
+                422,
+                "content_mismatch",
+            ),
+            (ApiError::BlobNotFound(id), 404, "blob_not_found"),
+            (ApiError::NotFound, 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err}");
+            assert_eq!(err.code(), code);
+            assert!(err.body().error.fields.is_empty());
+        }
+    }
+
+    #[test]
+    fn spec_errors_become_fields_and_internal_details_stay_in_the_log() {
+        let err = ApiError::InvalidSpec(SpecErrors {
+            errors: vec![
+                FieldError::new("lora.rank", "must be 1..=64"),
+                FieldError::new("training.steps", "must be positive"),
+            ],
+        });
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let json = serde_json::to_value(err.body()).unwrap();
+        assert_eq!(json["error"]["code"], "invalid_spec");
+        assert_eq!(json["error"]["fields"][1]["field"], "training.steps");
+
+        let err = ApiError::Internal("/secret/path: disk full".into());
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!err.body().error.message.contains("secret"));
+        let json = serde_json::to_value(err.body()).unwrap();
+        assert!(json["error"].get("fields").is_none());
+    }
+}

@@ -25,11 +25,15 @@
 
 pub mod blobs;
 mod config;
+mod controllers;
 mod error;
-mod routes;
+mod router;
 mod server;
 
 pub use config::{Cli, Config, ConfigError};
+pub use controllers::blobs::put::BlobStored;
+pub use controllers::service::Health;
+pub use controllers::specs::validate::SpecValidated;
 pub use error::{ApiError, ErrorBody, ErrorDetail, ErrorField};
-pub use routes::{ApiDoc, SpecValidated};
+pub use router::ApiDoc;
 pub use server::Server;

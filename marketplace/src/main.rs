@@ -1,5 +1,7 @@
 //! `marketplace`: Tern's marketplace service. See the library, `tern_marketplace`.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tern_marketplace::{Cli, Server};
 use tracing_subscriber::EnvFilter;
@@ -7,6 +9,8 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,tower_http=debug")),

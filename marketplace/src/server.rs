@@ -3,14 +3,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
-use crate::routes::{self, ApiDoc, AppState};
+use crate::router::{self, ApiDoc, AppState};
 
 /// A bound, ready-to-run marketplace server.
 #[derive(Debug)]
@@ -18,17 +20,19 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     local_addr: SocketAddr,
+    metrics: PrometheusHandle,
 }
 
 impl Server {
     /// Opens the blob store and binds `config.listen` (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(config: Config) -> std::io::Result<Self> {
         let store = LocalBlobStore::open(&config.blob_dir)?;
+        let metrics = router::prometheus();
         let state = AppState {
             store: Arc::new(store),
             max_blob_bytes: config.max_blob_bytes,
             max_json_bytes: config.max_json_bytes,
-            metrics: routes::prometheus(),
+            metrics: metrics.clone(),
             openapi: serde_json::to_vec(&ApiDoc::openapi())
                 .map_err(std::io::Error::other)?
                 .into(),
@@ -37,8 +41,9 @@ impl Server {
         let local_addr = listener.local_addr()?;
         Ok(Self {
             listener,
-            router: routes::router(state),
+            router: router::router(state),
             local_addr,
+            metrics,
         })
     }
 
@@ -61,8 +66,19 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "marketplace listening");
-        axum::serve(self.listener, self.router)
+        // The exporter keeps histogram samples until upkeep drains them into its summaries.
+        let metrics = self.metrics;
+        let upkeep = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                metrics.run_upkeep();
+            }
+        });
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        upkeep.abort();
+        served
     }
 }

@@ -1,0 +1,4 @@
+//! Content-addressed blobs.
+
+pub(crate) mod get;
+pub(crate) mod put;

@@ -1,0 +1,3 @@
+//! Job specs.
+
+pub(crate) mod validate;

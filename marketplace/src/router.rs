@@ -1,0 +1,104 @@
+//! The one route table of the service, its middleware, and the OpenAPI document.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use utoipa::OpenApi;
+
+use crate::blobs::BlobStore;
+use crate::controllers::{blobs, service, specs};
+use crate::error::ApiError;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Arc<dyn BlobStore>,
+    pub(crate) max_blob_bytes: u64,
+    pub(crate) max_json_bytes: usize,
+    pub(crate) metrics: PrometheusHandle,
+    /// The OpenAPI document, serialized once.
+    pub(crate) openapi: Bytes,
+}
+
+/// The one route table of the service.
+pub(crate) fn router(state: AppState) -> Router {
+    let json_limit = axum::extract::DefaultBodyLimit::max(state.max_json_bytes);
+    let v1 = Router::new()
+        .route("/health", get(service::health))
+        .route("/openapi.json", get(service::openapi))
+        .route("/specs/validate", post(specs::validate::validate))
+        .route(
+            "/blobs/{content_id}",
+            get(blobs::get::get).put(blobs::put::put),
+        );
+    Router::new()
+        .nest("/v1", v1)
+        .route("/metrics", get(service::metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(json_limit)
+        .layer(axum::middleware::from_fn(record_metrics))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The process's Prometheus recorder, installed on first use (tests start several servers in one process).
+pub(crate) fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new().install_recorder().unwrap_or_else(|err| {
+                tracing::warn!(%err, "another metrics recorder is installed; /metrics will be empty");
+                PrometheusBuilder::new().build_recorder().handle()
+            })
+        })
+        .clone()
+}
+
+/// Counts requests and their durations by method, route and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("tern_market_http_requests_total", &labels).increment(1);
+    metrics::histogram!("tern_market_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// The OpenAPI 3 document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tern marketplace", description = "Job specs and the content-addressed blob store (DESIGN.md §5)"),
+    paths(service::health, service::openapi, specs::validate::validate, blobs::put::put, blobs::get::get),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::error::ErrorDetail,
+        crate::error::ErrorField,
+        specs::validate::SpecValidated,
+        blobs::put::BlobStored,
+        service::Health
+    )),
+    tags(
+        (name = "service", description = "Health and this document"),
+        (name = "specs", description = "Job specs"),
+        (name = "blobs", description = "Content-addressed blobs"),
+    )
+)]
+pub struct ApiDoc;
