@@ -7,6 +7,8 @@ use serde::Serialize;
 use tern_protocol::{ContentId, ContentIdError, ContentMismatch, SpecErrors};
 use utoipa::ToSchema;
 
+use crate::blobs::BlobError;
+
 /// An error of the API. [`IntoResponse`] turns it into its status and an [`ErrorBody`]; bad input is always a
 /// 4xx, and only the service's own failures are a 5xx (their details go to the log, not to the client).
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +157,17 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = self.code(), error = %self, "request rejected");
         }
         (status, Json(self.body())).into_response()
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(err: BlobError) -> Self {
+        match err {
+            BlobError::Mismatch(mismatch) => Self::ContentMismatch(mismatch),
+            BlobError::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            BlobError::Upload(e) => Self::BodyRead(e.to_string()),
+            BlobError::Store(e) => Self::Internal(format!("blob store: {e}")),
+        }
     }
 }
 

@@ -139,3 +139,29 @@ async fn malformed_id_is_400() {
     }
     assert_eq!(app.stored_files(), 0);
 }
+
+#[tokio::test]
+async fn blob_uploads_are_not_held_to_the_json_limit() {
+    let app = TestApp::with(|c| {
+        c.max_json_bytes = 100;
+        c.max_blob_bytes = 100_000;
+    })
+    .await;
+    let data = blob(50_000);
+    let id = ContentId::of(&data);
+    let response = app
+        .client
+        .put(app.url(&format!("/v1/blobs/{id}")))
+        .body(data)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let response = app
+        .client
+        .get(app.url(&format!("/v1/blobs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ContentId::of(&response.bytes().await.unwrap()), id);
+}

@@ -25,8 +25,7 @@ pub(crate) async fn get(
     let reader = state
         .store
         .get(id)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .await?
         .ok_or(ApiError::BlobNotFound(id))?;
     let etag = HeaderValue::from_str(&format!("\"{id}\""))
         .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::blobs::{BlobError, PutOutcome};
+use crate::blobs::PutOutcome;
 use crate::controllers::extract::BlobId;
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -49,16 +49,7 @@ pub(crate) async fn put(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let outcome = state
-        .store
-        .put(id, Box::pin(stream), limit)
-        .await
-        .map_err(|err| match err {
-            BlobError::Mismatch(m) => ApiError::ContentMismatch(m),
-            BlobError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
-            BlobError::Upload(e) => ApiError::BodyRead(e.to_string()),
-            err => ApiError::Internal(err.to_string()),
-        })?;
+    let outcome = state.store.put(id, Box::pin(stream), limit).await?;
     let created = outcome == PutOutcome::Created;
     if created {
         metrics::counter!("tern_market_blobs_stored_total").increment(1);
