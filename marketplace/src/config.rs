@@ -19,6 +19,9 @@ pub struct Config {
     pub max_blob_bytes: u64,
     /// Largest JSON request body, in bytes.
     pub max_json_bytes: usize,
+    /// The database: `sqlite://PATH?mode=rwc` (embedded; the file's directory is created) or
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DB` (`postgresql:` too).
+    pub database_url: String,
 }
 
 impl Default for Config {
@@ -28,6 +31,7 @@ impl Default for Config {
             blob_dir: PathBuf::from(".tern/market/blobs"),
             max_blob_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
+            database_url: "sqlite://.tern/market/market.db?mode=rwc".to_string(),
         }
     }
 }
@@ -72,7 +76,7 @@ impl Config {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "marketplace", version, about = "Tern's marketplace service")]
 pub struct Cli {
-    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes).
+    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url).
     #[arg(long, env = "TERN_MARKET_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -87,6 +91,10 @@ pub struct Cli {
     /// Largest JSON request body in bytes [default: 1 MiB].
     #[arg(long, env = "TERN_MARKET_MAX_JSON_BYTES")]
     pub max_json_bytes: Option<usize>,
+    /// Database URL, `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`
+    /// [default: sqlite://.tern/market/market.db?mode=rwc].
+    #[arg(long, env = "TERN_MARKET_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 impl Cli {
@@ -108,6 +116,9 @@ impl Cli {
         if let Some(max) = self.max_json_bytes {
             config.max_json_bytes = max;
         }
+        if let Some(url) = &self.database_url {
+            config.database_url.clone_from(url);
+        }
         Ok(config)
     }
 }
@@ -127,12 +138,15 @@ mod tests {
             path.to_str().unwrap(),
             "--max-json-bytes",
             "20",
+            "--database-url",
+            "postgres://u@h/db",
         ])
         .unwrap();
         let config = cli.config().unwrap();
         assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.max_json_bytes, 20);
         assert_eq!(config.blob_dir, Config::default().blob_dir);
+        assert_eq!(config.database_url, "postgres://u@h/db");
     }
 
     #[test]

@@ -46,12 +46,21 @@ pub enum ApiError {
     /// No blob has this id.
     #[error("no blob {0} is stored; upload it first with PUT /v1/blobs/{0}")]
     BlobNotFound(ContentId),
+    /// A path segment that should be a specHash is not one.
+    #[error("invalid specHash in the path: {0:?}; expected 0x and 64 lowercase hex digits")]
+    InvalidSpecHash(String),
+    /// No spec has this hash.
+    #[error("no spec {0} is stored; store it first with POST /v1/specs")]
+    SpecNotFound(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
     /// The route exists but not for this method.
     #[error("this endpoint does not take this method; see /v1/openapi.json for the API")]
     MethodNotAllowed,
+    /// The database failed; the cause is logged, never sent (it may hold SQL).
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
     /// The service failed (disk, IO); the cause is logged.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,15 +98,16 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidContentId(_) | Self::MalformedJson(_) | Self::BodyRead(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidContentId(_)
+            | Self::InvalidSpecHash(_)
+            | Self::MalformedJson(_)
+            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidSpec(_) | Self::ContentMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BlobNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BlobNotFound(_) | Self::SpecNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -112,9 +122,11 @@ impl ApiError {
             Self::InvalidSpec(_) => "invalid_spec",
             Self::ContentMismatch(_) => "content_mismatch",
             Self::BlobNotFound(_) => "blob_not_found",
+            Self::InvalidSpecHash(_) => "invalid_spec_hash",
+            Self::SpecNotFound(_) => "spec_not_found",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Internal(_) => "internal",
+            Self::Database(_) | Self::Internal(_) => "internal",
         }
     }
 
@@ -132,7 +144,7 @@ impl ApiError {
                     })
                     .collect(),
             ),
-            Self::Internal(_) => (
+            Self::Database(_) | Self::Internal(_) => (
                 "internal error; it has been logged, try again later".to_string(),
                 Vec::new(),
             ),
@@ -213,6 +225,16 @@ mod tests {
                 "content_mismatch",
             ),
             (ApiError::BlobNotFound(id), 404, "blob_not_found"),
+            (
+                ApiError::InvalidSpecHash("0x12".into()),
+                400,
+                "invalid_spec_hash",
+            ),
+            (
+                ApiError::SpecNotFound(format!("0x{}", "0".repeat(64))),
+                404,
+                "spec_not_found",
+            ),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
         ];
@@ -241,5 +263,16 @@ mod tests {
         assert!(!err.body().error.message.contains("secret"));
         let json = serde_json::to_value(err.body()).unwrap();
         assert!(json["error"].get("fields").is_none());
+
+        let err = ApiError::from(sqlx::Error::Protocol(
+            "SELECT secret FROM specs failed".into(),
+        ));
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.code(), "internal");
+        let message = err.body().error.message;
+        assert!(
+            !message.contains("SELECT") && !message.contains("secret"),
+            "{message}"
+        );
     }
 }

@@ -4,6 +4,9 @@
 //!
 //! - `POST /v1/specs/validate`: checks a job spec and returns its `specHash`, canonical JSON and escrow, or every
 //!   invalid field.
+//! - `POST /v1/specs` checks a job spec the same way and stores its canonical JSON under its `specHash` (201 when
+//!   new, 200 when already stored); `GET /v1/specs/{spec_hash}` returns it. The database is SQLite (embedded, the
+//!   default) or PostgreSQL, chosen by `database_url` and migrated at startup ([`db::Database`]).
 //! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
 //!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
 //!   directory backend, [`blobs::LocalBlobStore`]).
@@ -26,6 +29,7 @@
 pub mod blobs;
 mod config;
 mod controllers;
+pub mod db;
 mod error;
 mod router;
 mod server;

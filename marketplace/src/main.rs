@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Cli::parse().config()?;
-    tracing::info!(?config, "starting");
+    let logged = tern_marketplace::Config {
+        database_url: tern_marketplace::db::redact(&config.database_url),
+        ..config.clone()
+    };
+    tracing::info!(config = ?logged, "starting");
     Server::bind(config).await?.run().await?;
     Ok(())
 }

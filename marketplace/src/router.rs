@@ -14,12 +14,14 @@ use utoipa::OpenApi;
 
 use crate::blobs::BlobStore;
 use crate::controllers::{blobs, service, specs};
+use crate::db::Database;
 use crate::error::ApiError;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) store: Arc<dyn BlobStore>,
+    pub(crate) db: Database,
     pub(crate) max_blob_bytes: u64,
     pub(crate) max_json_bytes: usize,
     pub(crate) metrics: PrometheusHandle,
@@ -33,7 +35,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/health", get(service::health))
         .route("/openapi.json", get(service::openapi))
+        .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
+        .route("/specs/{spec_hash}", get(specs::get::get))
         .route(
             "/blobs/{content_id}",
             get(blobs::get::get).put(blobs::put::put),
@@ -86,7 +90,15 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tern marketplace", description = "Job specs and the content-addressed blob store (DESIGN.md §5)"),
-    paths(service::health, service::openapi, specs::validate::validate, blobs::put::put, blobs::get::get),
+    paths(
+        service::health,
+        service::openapi,
+        specs::create::create,
+        specs::get::get,
+        specs::validate::validate,
+        blobs::put::put,
+        blobs::get::get
+    ),
     components(schemas(
         crate::error::ErrorBody,
         crate::error::ErrorDetail,

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
+use crate::db::Database;
 use crate::router::{self, ApiDoc, AppState};
 
 /// A bound, ready-to-run marketplace server.
@@ -24,12 +25,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the blob store and binds `config.listen` (port 0 picks a free port; see [`Server::local_addr`]).
+    /// Opens the blob store, connects to the database and migrates it, and binds `config.listen` (port 0 picks a
+    /// free port; see [`Server::local_addr`]). A bad `database_url` is an error here.
     pub async fn bind(config: Config) -> std::io::Result<Self> {
+        // The database first: a bad URL fails before anything is created on disk.
+        let db = Database::connect(&config.database_url)
+            .await
+            .map_err(std::io::Error::other)?;
+        tracing::info!(backend = ?db.backend(), "database ready");
         let store = LocalBlobStore::open(&config.blob_dir)?;
         let metrics = router::prometheus();
         let state = AppState {
             store: Arc::new(store),
+            db,
             max_blob_bytes: config.max_blob_bytes,
             max_json_bytes: config.max_json_bytes,
             metrics: metrics.clone(),

@@ -3,4 +3,5 @@
 mod blobs;
 mod service;
 mod specs;
+mod stored_specs;
 mod util;

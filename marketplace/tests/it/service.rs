@@ -36,6 +36,8 @@ async fn openapi_lists_the_paths() {
         "/v1/health",
         "/v1/openapi.json",
         "/v1/specs/validate",
+        "/v1/specs",
+        "/v1/specs/{spec_hash}",
         "/v1/blobs/{content_id}",
     ] {
         assert!(
@@ -72,4 +74,25 @@ async fn unknown_route_and_method_are_json() {
         .await
         .unwrap();
     expect_error(response, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn bad_database_url_is_a_startup_error() {
+    let blob_dir = tempfile::tempdir().unwrap();
+    for (url, expected) in [
+        ("mysql://u:hunter2@h/db", "unsupported database URL"),
+        ("market.db", "unsupported database URL"),
+        ("postgres://u@127.0.0.1:notaport/db", "invalid database URL"),
+    ] {
+        let config = tern_marketplace::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            blob_dir: blob_dir.path().to_path_buf(),
+            database_url: url.to_string(),
+            ..tern_marketplace::Config::default()
+        };
+        let err = tern_marketplace::Server::bind(config).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(expected), "{url}: {text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
 }

@@ -30,19 +30,24 @@ pub struct SpecValidated {
         (status = 422, description = "Invalid fields, each listed in `error.fields`", body = ErrorBody),
     ))]
 pub(crate) async fn validate(JsonBody(body): JsonBody) -> Result<Json<SpecValidated>, ApiError> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+    check(&body).map(Json)
+}
+
+/// Checks a job spec sent as JSON: its specHash, canonical JSON and escrow, or why it is not valid.
+pub(crate) fn check(body: &[u8]) -> Result<SpecValidated, ApiError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-    let spec = JobSpec::from_json(&body).map_err(ApiError::InvalidSpec)?;
+    let spec = JobSpec::from_json(body).map_err(ApiError::InvalidSpec)?;
     let canonical = canonical_json(&spec);
     let hash = keccak256(&canonical);
     let mut spec_hash = String::from("0x");
     for byte in hash {
         spec_hash.push_str(&format!("{byte:02x}"));
     }
-    Ok(Json(SpecValidated {
+    Ok(SpecValidated {
         spec_hash,
         canonical_json: String::from_utf8(canonical)
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         escrow: spec.escrow().to_string(),
-    }))
+    })
 }

@@ -1,0 +1,291 @@
+//! The database: SQLite (embedded, the default) or PostgreSQL (to scale), chosen by the URL's scheme.
+//!
+//! [`Database`] is an enum over the two typed pools rather than sqlx's `Any` driver: each arm runs its own
+//! dialect's migrations (`migrations/sqlite`, `migrations/postgres`, embedded with `sqlx::migrate!`) and binds
+//! native types, and adding a backend is a compile error at every `match` until it is handled. The queries are
+//! runtime-checked strings (`sqlx::query`), so building needs no database.
+
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, migrate::Migrator};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` and `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, from its scheme.
+    pub fn of_url(url: &str) -> Result<Self, DbError> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => Ok(Self::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Self::Postgres),
+            _ => Err(DbError::UnsupportedUrl(redact(url))),
+        }
+    }
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL's scheme is not one the service supports.
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH?mode=rwc or postgres://USER@HOST:PORT/DB \
+         (database_url, TERN_MARKET_DATABASE_URL or --database-url)"
+    )]
+    UnsupportedUrl(String),
+    /// The URL could not be parsed.
+    #[error("invalid database URL {url:?}: {source}")]
+    InvalidUrl {
+        /// The URL, without its password.
+        url: String,
+        /// The parse error.
+        source: sqlx::Error,
+    },
+    /// The directory of the SQLite file could not be created.
+    #[error("cannot create the directory of the SQLite database {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The database could not be reached.
+    #[error("cannot connect to the database {url:?}: {source}")]
+    Connect {
+        /// The URL, without its password.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The migrations failed.
+    #[error("database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// `url` with the password of its user info (if any) replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let user_info = &rest[..at];
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let masked = if user_info.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}://{masked}{}", &rest[at..])
+        }
+        None => url.to_string(),
+    }
+}
+
+/// A stored job spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSpec {
+    /// `0x` and 64 lowercase hex digits.
+    pub spec_hash: String,
+    /// The RFC 8785 canonical JSON.
+    pub canonical_json: String,
+    /// When it was first stored, in Unix seconds.
+    pub created_at: i64,
+}
+
+/// A connection pool to the service's database, migrated to the current schema.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// An embedded SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+impl Database {
+    /// Connects to `url` and runs the embedded migrations. For SQLite, the file's directory is created.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let invalid = |source| DbError::InvalidUrl {
+            url: redact(url),
+            source,
+        };
+        let connect = |source| DbError::Connect {
+            url: redact(url),
+            source,
+        };
+        match Backend::of_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url).map_err(invalid)?;
+                let file = options.get_filename();
+                if file != std::path::Path::new(":memory:")
+                    && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .connect_with(options)
+                    .await
+                    .map_err(connect)?;
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                Ok(Self::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url).map_err(invalid)?;
+                let pool = PgPoolOptions::new()
+                    .connect_with(options)
+                    .await
+                    .map_err(connect)?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Ok(Self::Postgres(pool))
+            }
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Stores a spec unless one with its hash is stored; true when it was new.
+    pub async fn insert_spec(
+        &self,
+        spec_hash: &str,
+        canonical_json: &str,
+    ) -> Result<bool, sqlx::Error> {
+        // Same statement in both dialects (SQLite 3.24+ has ON CONFLICT and `$n` parameters).
+        const SQL: &str = "INSERT INTO specs (spec_hash, canonical_json, created_at) VALUES ($1, $2, $3) \
+                           ON CONFLICT (spec_hash) DO NOTHING";
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let rows = match self {
+            Self::Sqlite(pool) => sqlx::query(SQL)
+                .bind(spec_hash)
+                .bind(canonical_json)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Self::Postgres(pool) => sqlx::query(SQL)
+                .bind(spec_hash)
+                .bind(canonical_json)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(rows == 1)
+    }
+
+    /// The spec stored under `spec_hash`, if any.
+    pub async fn spec(&self, spec_hash: &str) -> Result<Option<StoredSpec>, sqlx::Error> {
+        const SQL: &str =
+            "SELECT spec_hash, canonical_json, created_at FROM specs WHERE spec_hash = $1";
+        Ok(match self {
+            Self::Sqlite(pool) => sqlx::query(SQL)
+                .bind(spec_hash)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| StoredSpec {
+                    spec_hash: row.get(0),
+                    canonical_json: row.get(1),
+                    created_at: row.get(2),
+                }),
+            Self::Postgres(pool) => sqlx::query(SQL)
+                .bind(spec_hash)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| StoredSpec {
+                    spec_hash: row.get(0),
+                    canonical_json: row.get(1),
+                    created_at: row.get(2),
+                }),
+        })
+    }
+
+    /// Closes the pool, waiting for its connections to finish.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(
+            Backend::of_url("sqlite://a/b.db?mode=rwc").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::of_url("mysql://u:secret@h/db").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("unsupported database URL"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(Backend::of_url("market.db").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("sqlite://.tern/market/market.db?mode=rwc"),
+            "sqlite://.tern/market/market.db?mode=rwc"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_and_its_directory_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a/b/market.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let db = Database::connect(&url).await.unwrap();
+        assert!(
+            db.insert_spec(&format!("0x{}", "0".repeat(64)), "{}")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !db.insert_spec(&format!("0x{}", "0".repeat(64)), "{}")
+                .await
+                .unwrap()
+        );
+        db.close().await;
+        assert!(file.is_file());
+    }
+}
