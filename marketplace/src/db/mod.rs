@@ -3,14 +3,38 @@
 //! [`Database`] is an enum over the two typed pools rather than sqlx's `Any` driver: each arm runs its own
 //! dialect's migrations (`migrations/sqlite`, `migrations/postgres`, embedded with `sqlx::migrate!`) and binds
 //! native types, and adding a backend is a compile error at every `match` until it is handled. The queries are
-//! runtime-checked strings (`sqlx::query`), so building needs no database.
+//! runtime-checked strings (`sqlx::query`), so building needs no database; [`on_pool!`] writes each one once for
+//! both pools. Each table's queries live in a file of their own.
+
+mod specs;
 
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, migrate::Migrator};
+
+pub use specs::StoredSpec;
+
+/// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so
+/// each arm binds that backend's native types while the query is written once.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($pool) => $body,
+            $crate::db::Database::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Now, in Unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -95,17 +119,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// A stored job spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredSpec {
-    /// `0x` and 64 lowercase hex digits.
-    pub spec_hash: String,
-    /// The RFC 8785 canonical JSON.
-    pub canonical_json: String,
-    /// When it was first stored, in Unix seconds.
-    pub created_at: i64,
-}
-
 /// A connection pool to the service's database, migrated to the current schema.
 #[derive(Debug, Clone)]
 pub enum Database {
@@ -165,69 +178,9 @@ impl Database {
         }
     }
 
-    /// Stores a spec unless one with its hash is stored; true when it was new.
-    pub async fn insert_spec(
-        &self,
-        spec_hash: &str,
-        canonical_json: &str,
-    ) -> Result<bool, sqlx::Error> {
-        // Same statement in both dialects (SQLite 3.24+ has ON CONFLICT and `$n` parameters).
-        const SQL: &str = "INSERT INTO specs (spec_hash, canonical_json, created_at) VALUES ($1, $2, $3) \
-                           ON CONFLICT (spec_hash) DO NOTHING";
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let rows = match self {
-            Self::Sqlite(pool) => sqlx::query(SQL)
-                .bind(spec_hash)
-                .bind(canonical_json)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-            Self::Postgres(pool) => sqlx::query(SQL)
-                .bind(spec_hash)
-                .bind(canonical_json)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected(),
-        };
-        Ok(rows == 1)
-    }
-
-    /// The spec stored under `spec_hash`, if any.
-    pub async fn spec(&self, spec_hash: &str) -> Result<Option<StoredSpec>, sqlx::Error> {
-        const SQL: &str =
-            "SELECT spec_hash, canonical_json, created_at FROM specs WHERE spec_hash = $1";
-        Ok(match self {
-            Self::Sqlite(pool) => sqlx::query(SQL)
-                .bind(spec_hash)
-                .fetch_optional(pool)
-                .await?
-                .map(|row| StoredSpec {
-                    spec_hash: row.get(0),
-                    canonical_json: row.get(1),
-                    created_at: row.get(2),
-                }),
-            Self::Postgres(pool) => sqlx::query(SQL)
-                .bind(spec_hash)
-                .fetch_optional(pool)
-                .await?
-                .map(|row| StoredSpec {
-                    spec_hash: row.get(0),
-                    canonical_json: row.get(1),
-                    created_at: row.get(2),
-                }),
-        })
-    }
-
     /// Closes the pool, waiting for its connections to finish.
     pub async fn close(&self) {
-        match self {
-            Self::Sqlite(pool) => pool.close().await,
-            Self::Postgres(pool) => pool.close().await,
-        }
+        on_pool!(self, pool => pool.close().await)
     }
 }
 
