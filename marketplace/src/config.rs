@@ -22,6 +22,16 @@ pub struct Config {
     /// The database: `sqlite://PATH?mode=rwc` (embedded; the file's directory is created) or
     /// `postgres://USER[:PASSWORD]@HOST:PORT/DB` (`postgresql:` too).
     pub database_url: String,
+    /// The URL users and wallets reach the service at; its host is the domain sign-in messages must name.
+    pub public_url: String,
+    /// The chain the market settles on; sign-in messages must name it.
+    pub chain_id: u64,
+    /// How long a sign-in session lasts, in seconds.
+    pub session_ttl_secs: u64,
+    /// How long a sign-in nonce may wait for its signed message, in seconds.
+    pub nonce_ttl_secs: u64,
+    /// How many bytes one address may upload to the blob store per 24 hours.
+    pub upload_quota_bytes: u64,
 }
 
 impl Default for Config {
@@ -32,6 +42,11 @@ impl Default for Config {
             max_blob_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
             database_url: "sqlite://.tern/market/market.db?mode=rwc".to_string(),
+            public_url: "http://127.0.0.1:8080".to_string(),
+            chain_id: 31337,
+            session_ttl_secs: 24 * 3600,
+            nonce_ttl_secs: 300,
+            upload_quota_bytes: 8 << 30,
         }
     }
 }
@@ -76,7 +91,7 @@ impl Config {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "marketplace", version, about = "Tern's marketplace service")]
 pub struct Cli {
-    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url).
+    /// TOML configuration file (keys: the fields of `Config`).
     #[arg(long, env = "TERN_MARKET_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -95,6 +110,18 @@ pub struct Cli {
     /// [default: sqlite://.tern/market/market.db?mode=rwc].
     #[arg(long, env = "TERN_MARKET_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The URL wallets sign in to [default: http://127.0.0.1:8080].
+    #[arg(long, env = "TERN_MARKET_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Chain id of the settlement chain [default: 31337, the local devnet].
+    #[arg(long, env = "TERN_MARKET_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// Sign-in session lifetime in seconds [default: 86400].
+    #[arg(long, env = "TERN_MARKET_SESSION_TTL_SECS")]
+    pub session_ttl_secs: Option<u64>,
+    /// Bytes one address may upload per 24 hours [default: 8 GiB].
+    #[arg(long, env = "TERN_MARKET_UPLOAD_QUOTA_BYTES")]
+    pub upload_quota_bytes: Option<u64>,
 }
 
 impl Cli {
@@ -118,6 +145,18 @@ impl Cli {
         }
         if let Some(url) = &self.database_url {
             config.database_url.clone_from(url);
+        }
+        if let Some(url) = &self.public_url {
+            config.public_url.clone_from(url);
+        }
+        if let Some(id) = self.chain_id {
+            config.chain_id = id;
+        }
+        if let Some(ttl) = self.session_ttl_secs {
+            config.session_ttl_secs = ttl;
+        }
+        if let Some(quota) = self.upload_quota_bytes {
+            config.upload_quota_bytes = quota;
         }
         Ok(config)
     }

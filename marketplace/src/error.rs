@@ -52,6 +52,47 @@ pub enum ApiError {
     /// No spec has this hash.
     #[error("no spec {0} is stored; store it first with POST /v1/specs")]
     SpecNotFound(String),
+    /// A JSON body has the wrong shape: a missing, unknown or mistyped field.
+    #[error("invalid request body at `{field}`: {message}")]
+    InvalidBody {
+        /// The field's path (empty for the document).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The request needs a session and carries none.
+    #[error(
+        "sign in first: POST /v1/auth/nonce, sign its message with your wallet (EIP-4361), POST /v1/auth/login, then \
+         send `Authorization: Bearer <token>`"
+    )]
+    Unauthenticated,
+    /// The bearer token is unknown, expired or signed out.
+    #[error(
+        "the session token is unknown, expired or signed out; sign in again (POST /v1/auth/nonce)"
+    )]
+    SessionExpired,
+    /// A signed sign-in message was refused.
+    #[error("sign-in refused: {0}")]
+    SignIn(#[from] crate::auth::SignInError),
+    /// The sign-in nonce was never issued, has expired or was used.
+    #[error(
+        "the nonce is unknown, expired or already used; get a new one from POST /v1/auth/nonce and sign again"
+    )]
+    NonceInvalid,
+    /// The signed-in address may not act on this resource.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The address has used up its upload quota.
+    #[error(
+        "this address uploaded {used} bytes in the last 24 hours; with this blob it would pass its quota of {quota} \
+         bytes: try again later"
+    )]
+    UploadQuota {
+        /// Bytes uploaded in the window.
+        used: u64,
+        /// The quota.
+        quota: u64,
+    },
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -102,9 +143,20 @@ impl ApiError {
             | Self::InvalidSpecHash(_)
             | Self::MalformedJson(_)
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::SignIn(
+                crate::auth::SignInError::Malformed(_)
+                | crate::auth::SignInError::MalformedSignature(_),
+            ) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::SessionExpired | Self::SignIn(_) | Self::NonceInvalid => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::UploadQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidSpec(_) | Self::ContentMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidSpec(_) | Self::ContentMismatch(_) | Self::InvalidBody { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::BlobNotFound(_) | Self::SpecNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,6 +176,16 @@ impl ApiError {
             Self::BlobNotFound(_) => "blob_not_found",
             Self::InvalidSpecHash(_) => "invalid_spec_hash",
             Self::SpecNotFound(_) => "spec_not_found",
+            Self::InvalidBody { .. } => "invalid_body",
+            Self::Unauthenticated => "unauthenticated",
+            Self::SessionExpired => "session_expired",
+            Self::SignIn(crate::auth::SignInError::Malformed(_)) => "malformed_sign_in_message",
+            Self::SignIn(crate::auth::SignInError::MalformedSignature(_)) => "malformed_signature",
+            Self::SignIn(crate::auth::SignInError::WrongSigner(_)) => "bad_signature",
+            Self::SignIn(_) => "sign_in_refused",
+            Self::NonceInvalid => "nonce_invalid",
+            Self::Forbidden(_) => "forbidden",
+            Self::UploadQuota { .. } => "upload_quota_exceeded",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Database(_) | Self::Internal(_) => "internal",
@@ -143,6 +205,13 @@ impl ApiError {
                         message: e.message.clone(),
                     })
                     .collect(),
+            ),
+            Self::InvalidBody { field, message } => (
+                self.to_string(),
+                vec![ErrorField {
+                    field: field.clone(),
+                    message: message.clone(),
+                }],
             ),
             Self::Database(_) | Self::Internal(_) => (
                 "internal error; it has been logged, try again later".to_string(),
@@ -168,7 +237,14 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(code = self.code(), error = %self, "request rejected");
         }
-        (status, Json(self.body())).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod blobs;
 mod config;
 mod controllers;
@@ -35,6 +36,9 @@ mod router;
 mod server;
 
 pub use config::{Cli, Config, ConfigError};
+pub use controllers::auth::login::{LoginRequest, SessionOpened};
+pub use controllers::auth::nonce::NonceIssued;
+pub use controllers::auth::session::SessionInfo;
 pub use controllers::blobs::put::BlobStored;
 pub use controllers::service::Health;
 pub use controllers::specs::validate::SpecValidated;

@@ -12,8 +12,9 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa::OpenApi;
 
+use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
-use crate::controllers::{blobs, service, specs};
+use crate::controllers::{auth, blobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -25,6 +26,11 @@ pub(crate) struct AppState {
     pub(crate) max_blob_bytes: u64,
     pub(crate) max_json_bytes: usize,
     pub(crate) metrics: PrometheusHandle,
+    /// What a sign-in message must say.
+    pub(crate) sign_in: Arc<SignInPolicy>,
+    pub(crate) nonce_ttl_secs: i64,
+    pub(crate) session_ttl_secs: i64,
+    pub(crate) upload_quota_bytes: u64,
     /// The OpenAPI document, serialized once.
     pub(crate) openapi: Bytes,
 }
@@ -32,9 +38,18 @@ pub(crate) struct AppState {
 /// The one route table of the service.
 pub(crate) fn router(state: AppState) -> Router {
     let json_limit = axum::extract::DefaultBodyLimit::max(state.max_json_bytes);
+    // Signing in must work whatever the JSON limit: a login body is a few hundred bytes.
+    let auth_limit = axum::extract::DefaultBodyLimit::max(state.max_json_bytes.max(16 << 10));
+    let auth = Router::new()
+        .route("/nonce", post(auth::nonce::nonce))
+        .route("/login", post(auth::login::login))
+        .route("/logout", post(auth::logout::logout))
+        .route("/session", get(auth::session::session))
+        .layer(auth_limit);
     let v1 = Router::new()
         .route("/health", get(service::health))
         .route("/openapi.json", get(service::openapi))
+        .nest("/auth", auth)
         .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
         .route("/specs/{spec_hash}", get(specs::get::get))
@@ -93,6 +108,10 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     paths(
         service::health,
         service::openapi,
+        auth::nonce::nonce,
+        auth::login::login,
+        auth::logout::logout,
+        auth::session::session,
         specs::create::create,
         specs::get::get,
         specs::validate::validate,
@@ -105,12 +124,37 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         crate::error::ErrorField,
         specs::validate::SpecValidated,
         blobs::put::BlobStored,
-        service::Health
+        service::Health,
+        auth::nonce::NonceIssued,
+        auth::login::LoginRequest,
+        auth::login::SessionOpened,
+        auth::session::SessionInfo
     )),
+    modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health and this document"),
+        (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme: the session token from `POST /v1/auth/login`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A session token from POST /v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}

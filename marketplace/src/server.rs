@@ -10,6 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
+use crate::auth::SignInPolicy;
 use crate::blobs::LocalBlobStore;
 use crate::config::Config;
 use crate::db::Database;
@@ -33,6 +34,12 @@ impl Server {
             .await
             .map_err(std::io::Error::other)?;
         tracing::info!(backend = ?db.backend(), "database ready");
+        let sign_in = SignInPolicy::new(
+            &config.public_url,
+            config.chain_id,
+            secs(config.nonce_ttl_secs),
+        )
+        .map_err(std::io::Error::other)?;
         let store = LocalBlobStore::open(&config.blob_dir)?;
         let metrics = router::prometheus();
         let state = AppState {
@@ -41,6 +48,10 @@ impl Server {
             max_blob_bytes: config.max_blob_bytes,
             max_json_bytes: config.max_json_bytes,
             metrics: metrics.clone(),
+            sign_in: Arc::new(sign_in),
+            nonce_ttl_secs: secs(config.nonce_ttl_secs),
+            session_ttl_secs: secs(config.session_ttl_secs),
+            upload_quota_bytes: config.upload_quota_bytes,
             openapi: serde_json::to_vec(&ApiDoc::openapi())
                 .map_err(std::io::Error::other)?
                 .into(),
@@ -89,4 +100,9 @@ impl Server {
         upkeep.abort();
         served
     }
+}
+
+/// A configured number of seconds as the database's integer type.
+fn secs(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }

@@ -1,12 +1,15 @@
 //! Extractors whose rejections are [`ApiError`]s, so a bad request gets the API's JSON error shape.
 
+use alloy::primitives::Address;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use tern_protocol::ContentId;
 
+use crate::auth::{address_key, token_hash};
+use crate::db::unix_now;
 use crate::error::ApiError;
 use crate::router::AppState;
 
@@ -53,5 +56,78 @@ impl<S: Send + Sync> FromRequestParts<S> for BlobId {
             .await
             .map_err(|_| ApiError::NotFound)?;
         Ok(Self(raw.parse()?))
+    }
+}
+
+/// A JSON request body parsed as `T`: not JSON is a 400 `malformed_json`; JSON of the wrong shape is a 422
+/// `invalid_body` naming the field.
+pub(crate) struct JsonRequest<T>(pub(crate) T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for JsonRequest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let JsonBody(bytes) = JsonBody::from_request(request, state).await?;
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(&mut json) {
+            Ok(value) => {
+                json.end()
+                    .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+                Ok(Self(value))
+            }
+            Err(err) if err.inner().is_syntax() || err.inner().is_eof() => {
+                Err(ApiError::MalformedJson(err.inner().to_string()))
+            }
+            Err(err) => Err(ApiError::InvalidBody {
+                field: err.path().to_string().trim_start_matches('.').to_string(),
+                message: err.inner().to_string(),
+            }),
+        }
+    }
+}
+
+/// The address of the request's session (`Authorization: Bearer <token>`).
+pub(crate) struct SignedIn {
+    /// The signed-in address.
+    pub(crate) address: Address,
+    /// The hash of the session's token.
+    pub(crate) token_hash: String,
+}
+
+impl SignedIn {
+    /// The address as the database keeps it.
+    pub(crate) fn key(&self) -> String {
+        address_key(self.address)
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
+        let token_hash = token_hash(token);
+        let session = state
+            .db
+            .session(&token_hash, unix_now())
+            .await?
+            .ok_or(ApiError::SessionExpired)?;
+        let address = session
+            .address
+            .parse()
+            .map_err(|e| ApiError::Internal(format!("stored session address: {e}")))?;
+        Ok(Self {
+            address,
+            token_hash,
+        })
     }
 }

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 use tern_marketplace::{Config, Server};
@@ -127,10 +129,37 @@ impl Drop for TestDb {
     }
 }
 
+/// A test wallet with a fixed key: the same seed gives the same address in every run.
+pub fn wallet(seed: u8) -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&[seed; 32].into()).unwrap()
+}
+
+/// `text` signed by `wallet` (EIP-191), as `0x` and 130 hex digits.
+pub fn sign(wallet: &PrivateKeySigner, text: &str) -> String {
+    let signature = wallet.sign_message_sync(text.as_bytes()).unwrap();
+    format!("0x{}", alloy::hex::encode(signature.as_bytes()))
+}
+
+/// A client that sends `token` as its bearer token on every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// A running server; its blob directory and database are removed when it is dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// A client signed in as `wallet(1)`.
     pub client: reqwest::Client,
+    /// A client with no session.
+    pub anon: reqwest::Client,
     pub blob_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -175,14 +204,42 @@ impl TestApp {
         let served = tokio::spawn(server.run_until(async {
             let _ = stop.await;
         }));
-        Self {
+        let mut app = Self {
             addr,
             client: reqwest::Client::new(),
+            anon: reqwest::Client::new(),
             blob_dir,
             shutdown: Some(shutdown),
             served: Some(served),
             _db: None,
-        }
+        };
+        let token = app.sign_in(&wallet(1)).await;
+        app.client = client_with(&token);
+        app
+    }
+
+    /// Signs `wallet` in through the HTTP API (nonce, EIP-4361 message, signature) and returns the session token.
+    pub async fn sign_in(&self, wallet: &PrivateKeySigner) -> String {
+        let issued: Value = self
+            .anon
+            .post(self.url(&format!("/v1/auth/nonce?address={}", wallet.address())))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let message = issued["message"].as_str().unwrap().to_string();
+        let response = self
+            .anon
+            .post(self.url("/v1/auth/login"))
+            .json(&serde_json::json!({"message": message, "signature": sign(wallet, &message)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        let session: Value = response.json().await.unwrap();
+        session["token"].as_str().unwrap().to_string()
     }
 
     /// Stops the server and waits until it has finished; gives back its database (if it owns one).
