@@ -2,6 +2,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod blobs;
+pub(crate) mod devices;
 pub(crate) mod extract;
 pub(crate) mod service;
 pub(crate) mod specs;

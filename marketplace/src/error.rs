@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tern_protocol::{ContentId, ContentIdError, ContentMismatch, SpecErrors};
+use tern_protocol::{ContentId, ContentIdError, ContentMismatch, FieldError, SpecErrors};
 use utoipa::ToSchema;
 
 use crate::blobs::BlobError;
@@ -93,6 +93,28 @@ pub enum ApiError {
         /// The quota.
         quota: u64,
     },
+    /// Fields of the request are out of range.
+    #[error("the request has invalid fields; fix each one listed in `fields`")]
+    InvalidFields(Vec<FieldError>),
+    /// A query parameter is malformed or out of range.
+    #[error("invalid query parameter `{parameter}`: {message}")]
+    InvalidQuery {
+        /// The parameter.
+        parameter: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The address already has the most devices allowed.
+    #[error(
+        "this address has {limit} devices, the most allowed; remove one (DELETE /v1/devices/{{id}}) first"
+    )]
+    TooManyDevices {
+        /// The limit.
+        limit: i64,
+    },
+    /// No device has this id.
+    #[error("no device {0} is registered")]
+    DeviceNotFound(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -142,7 +164,11 @@ impl ApiError {
             Self::InvalidContentId(_)
             | Self::InvalidSpecHash(_)
             | Self::MalformedJson(_)
-            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            | Self::BodyRead(_)
+            | Self::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyDevices { .. } => StatusCode::CONFLICT,
+            Self::DeviceNotFound(_) => StatusCode::NOT_FOUND,
             Self::SignIn(
                 crate::auth::SignInError::Malformed(_)
                 | crate::auth::SignInError::MalformedSignature(_),
@@ -177,6 +203,10 @@ impl ApiError {
             Self::InvalidSpecHash(_) => "invalid_spec_hash",
             Self::SpecNotFound(_) => "spec_not_found",
             Self::InvalidBody { .. } => "invalid_body",
+            Self::InvalidFields(_) => "invalid_fields",
+            Self::InvalidQuery { .. } => "invalid_query",
+            Self::TooManyDevices { .. } => "too_many_devices",
+            Self::DeviceNotFound(_) => "device_not_found",
             Self::Unauthenticated => "unauthenticated",
             Self::SessionExpired => "session_expired",
             Self::SignIn(crate::auth::SignInError::Malformed(_)) => "malformed_sign_in_message",
@@ -199,6 +229,16 @@ impl ApiError {
                 self.to_string(),
                 errors
                     .errors
+                    .iter()
+                    .map(|e| ErrorField {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            ),
+            Self::InvalidFields(errors) => (
+                self.to_string(),
+                errors
                     .iter()
                     .map(|e| ErrorField {
                         field: e.field.clone(),

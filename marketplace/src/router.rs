@@ -8,13 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
-use crate::controllers::{auth, blobs, service, specs};
+use crate::controllers::{auth, blobs, devices, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -50,6 +50,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(service::health))
         .route("/openapi.json", get(service::openapi))
         .nest("/auth", auth)
+        .route(
+            "/devices",
+            get(devices::list::list).post(devices::register::register),
+        )
+        .route("/devices/{device_id}", delete(devices::delete::delete))
         .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
         .route("/specs/{spec_hash}", get(specs::get::get))
@@ -112,6 +117,9 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::login::login,
         auth::logout::logout,
         auth::session::session,
+        devices::register::register,
+        devices::list::list,
+        devices::delete::delete,
         specs::create::create,
         specs::get::get,
         specs::validate::validate,
@@ -128,12 +136,16 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::nonce::NonceIssued,
         auth::login::LoginRequest,
         auth::login::SessionOpened,
-        auth::session::SessionInfo
+        auth::session::SessionInfo,
+        devices::Device,
+        devices::register::RegisterDevice,
+        devices::list::DeviceList
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
+        (name = "devices", description = "Workers' devices"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
     )

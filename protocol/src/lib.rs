@@ -30,12 +30,14 @@
 
 mod amount;
 mod content;
+mod device;
 mod error;
 mod hash;
 mod spec;
 
 pub use amount::{Amount, AmountError, USDT_DECIMALS};
 pub use content::{CONTENT_ID_PREFIX, ContentHasher, ContentId, ContentIdError, ContentMismatch};
+pub use device::{ComputeBackend, DeviceProbe, MAX_NAME_LEN, ProgressReport, check_device_name};
 pub use error::{FieldError, SpecErrors};
 pub use hash::{canonical_json, keccak256, spec_hash};
 pub use spec::{

@@ -7,6 +7,7 @@
 //! both pools. Each table's queries live in a file of their own.
 
 mod auth;
+mod devices;
 mod specs;
 
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use auth::Session;
+pub use devices::DeviceRow;
 pub use specs::StoredSpec;
 
 /// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so

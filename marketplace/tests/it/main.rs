@@ -2,6 +2,7 @@
 
 mod auth;
 mod blobs;
+mod devices;
 mod service;
 mod specs;
 mod stored_specs;
