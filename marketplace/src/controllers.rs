@@ -4,5 +4,6 @@ pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod devices;
 pub(crate) mod extract;
+pub(crate) mod jobs;
 pub(crate) mod service;
 pub(crate) mod specs;

@@ -115,6 +115,20 @@ pub enum ApiError {
     /// No device has this id.
     #[error("no device {0} is registered")]
     DeviceNotFound(String),
+    /// A path segment that should be a job id is not one.
+    #[error("invalid job id in the path: {0:?}; expected 0x and 64 hex digits")]
+    InvalidJobId(String),
+    /// No job has this id (or the indexer has not seen it yet).
+    #[error("no job {0} is known; if it was just created, wait for the indexer to see it")]
+    JobNotFound(String),
+    /// The job is not in the state the request needs.
+    #[error("job {job_id} is {state}; progress is taken only while it is claimed and training")]
+    JobNotTraining {
+        /// The job.
+        job_id: String,
+        /// Its state.
+        state: String,
+    },
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -165,7 +179,10 @@ impl ApiError {
             | Self::InvalidSpecHash(_)
             | Self::MalformedJson(_)
             | Self::BodyRead(_)
-            | Self::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            | Self::InvalidQuery { .. }
+            | Self::InvalidJobId(_) => StatusCode::BAD_REQUEST,
+            Self::JobNotFound(_) => StatusCode::NOT_FOUND,
+            Self::JobNotTraining { .. } => StatusCode::CONFLICT,
             Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyDevices { .. } => StatusCode::CONFLICT,
             Self::DeviceNotFound(_) => StatusCode::NOT_FOUND,
@@ -207,6 +224,9 @@ impl ApiError {
             Self::InvalidQuery { .. } => "invalid_query",
             Self::TooManyDevices { .. } => "too_many_devices",
             Self::DeviceNotFound(_) => "device_not_found",
+            Self::InvalidJobId(_) => "invalid_job_id",
+            Self::JobNotFound(_) => "job_not_found",
+            Self::JobNotTraining { .. } => "job_not_training",
             Self::Unauthenticated => "unauthenticated",
             Self::SessionExpired => "session_expired",
             Self::SignIn(crate::auth::SignInError::Malformed(_)) => "malformed_sign_in_message",

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
-use crate::controllers::{auth, blobs, devices, service, specs};
+use crate::controllers::{auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -55,6 +55,10 @@ pub(crate) fn router(state: AppState) -> Router {
             get(devices::list::list).post(devices::register::register),
         )
         .route("/devices/{device_id}", delete(devices::delete::delete))
+        .route(
+            "/jobs/{job_id}/progress",
+            get(jobs::progress_list::list).post(jobs::progress_report::report),
+        )
         .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
         .route("/specs/{spec_hash}", get(specs::get::get))
@@ -120,6 +124,8 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         devices::register::register,
         devices::list::list,
         devices::delete::delete,
+        jobs::progress_report::report,
+        jobs::progress_list::list,
         specs::create::create,
         specs::get::get,
         specs::validate::validate,
@@ -139,13 +145,16 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::session::SessionInfo,
         devices::Device,
         devices::register::RegisterDevice,
-        devices::list::DeviceList
+        devices::list::DeviceList,
+        jobs::progress_list::ProgressPoint,
+        jobs::progress_list::JobProgress
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
         (name = "devices", description = "Workers' devices"),
+        (name = "jobs", description = "Jobs, as the chain's events built them, and their progress"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
     )

@@ -8,6 +8,7 @@
 
 mod auth;
 mod devices;
+mod progress;
 mod specs;
 
 use std::str::FromStr;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use auth::Session;
 pub use devices::DeviceRow;
+pub use progress::{ProgressRow, TrainingJob};
 pub use specs::StoredSpec;
 
 /// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so

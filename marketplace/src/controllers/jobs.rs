@@ -1,0 +1,4 @@
+//! Jobs: `/v1/jobs`.
+
+pub(crate) mod progress_list;
+pub(crate) mod progress_report;
