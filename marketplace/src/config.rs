@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::chain::sender::{SenderConfig, SenderKey};
+
 /// The service's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -22,6 +24,12 @@ pub struct Config {
     /// The database: `sqlite://PATH?mode=rwc` (embedded; the file's directory is created) or
     /// `postgres://USER[:PASSWORD]@HOST:PORT/DB` (`postgresql:` too).
     pub database_url: String,
+    /// JSON-RPC endpoint of the chain node (HTTP), for the settlement sender.
+    pub rpc_url: Option<String>,
+    /// The settlement sender's private key: 64 hex digits, or the path of a file holding them. Never logged.
+    pub sender_key: Option<SenderKey>,
+    /// The settlement sender's pacing and fee cap (`[sender]`).
+    pub sender: SenderConfig,
 }
 
 impl Default for Config {
@@ -32,6 +40,9 @@ impl Default for Config {
             max_blob_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
             database_url: "sqlite://.tern/market/market.db?mode=rwc".to_string(),
+            rpc_url: None,
+            sender_key: None,
+            sender: SenderConfig::default(),
         }
     }
 }
@@ -76,7 +87,8 @@ impl Config {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "marketplace", version, about = "Tern's marketplace service")]
 pub struct Cli {
-    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url).
+    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url, rpc_url,
+    /// sender_key, and a [sender] table).
     #[arg(long, env = "TERN_MARKET_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -95,6 +107,16 @@ pub struct Cli {
     /// [default: sqlite://.tern/market/market.db?mode=rwc].
     #[arg(long, env = "TERN_MARKET_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// JSON-RPC endpoint of the chain node.
+    #[arg(long, env = "TERN_MARKET_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Chain id the node must be on (the settlement sender refuses another).
+    #[arg(long, env = "TERN_MARKET_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// The settlement sender's private key (hex) or a file holding it; prefer the variable or the file to the
+    /// flag, which other users can see in the process list.
+    #[arg(long, env = "TERN_MARKET_SENDER_KEY", hide_env_values = true)]
+    pub sender_key: Option<SenderKey>,
 }
 
 impl Cli {
@@ -118,6 +140,15 @@ impl Cli {
         }
         if let Some(url) = &self.database_url {
             config.database_url.clone_from(url);
+        }
+        if let Some(url) = &self.rpc_url {
+            config.rpc_url = Some(url.clone());
+        }
+        if let Some(chain_id) = self.chain_id {
+            config.sender.chain_id = Some(chain_id);
+        }
+        if let Some(key) = &self.sender_key {
+            config.sender_key = Some(key.clone());
         }
         Ok(config)
     }
@@ -147,6 +178,40 @@ mod tests {
         assert_eq!(config.max_json_bytes, 20);
         assert_eq!(config.blob_dir, Config::default().blob_dir);
         assert_eq!(config.database_url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn sender_settings_and_the_key_stays_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        let key = "ab".repeat(32);
+        std::fs::write(
+            &path,
+            format!(
+                "rpc_url = \"http://127.0.0.1:8545\"\nsender_key = \"{key}\"\n\
+                 [sender]\nmax_fee_per_gas = 1000\nbump_after_blocks = 5\n"
+            ),
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--chain-id",
+            "31337",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(config.sender.max_fee_per_gas, 1000);
+        assert_eq!(config.sender.bump_after_blocks, 5);
+        assert_eq!(config.sender.chain_id, Some(31337));
+        assert_eq!(
+            config.sender.confirmations,
+            SenderConfig::default().confirmations
+        );
+        assert!(config.sender_key.as_ref().unwrap().signer().is_ok());
+        assert!(!format!("{config:?}").contains(&key));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! runtime-checked strings (`sqlx::query`), so building needs no database; [`on_pool!`] writes each one once for
 //! both pools. Each table's queries live in a file of their own.
 
+mod outbox;
 mod specs;
 
 use std::str::FromStr;
@@ -15,6 +16,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
+pub use outbox::{IntentState, NewOutboxTx, OutboxIntent, OutboxSignError, OutboxTx};
 pub use specs::StoredSpec;
 
 /// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so
