@@ -279,6 +279,12 @@ impl Sender {
         Ok(new)
     }
 
+    /// Queues again the intent under `key` if it failed at gas estimation, before any transaction was signed
+    /// (see [`Database::outbox_requeue_unsent`]); true when it did.
+    pub async fn retry_unsent(&self, key: &str) -> Result<bool, SenderError> {
+        Ok(self.db.outbox_requeue_unsent(key).await?)
+    }
+
     /// Sets the nonce counter from the chain's pending count (see [`Database::outbox_reconcile_nonce`]).
     pub async fn reconcile(&self) -> Result<u64, SenderError> {
         let pending = self

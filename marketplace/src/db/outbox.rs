@@ -463,6 +463,22 @@ impl Database {
         Ok(rows == 1)
     }
 
+    /// Queues again the intent under `key` that failed without ever being signed (its gas estimation reverted,
+    /// e.g. because it was enqueued a moment before its deadline passed on chain); true when it was such an
+    /// intent. Intents that were signed are never queued again: one of their transactions may still be mined.
+    pub async fn outbox_requeue_unsent(&self, key: &str) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "UPDATE outbox_intents SET state = 'queued', error = NULL, updated_at = $2 \
+                           WHERE idempotency_key = $1 AND state = 'failed' AND nonce IS NULL";
+        let now = unix_now();
+        let rows = on_pool!(self, pool => sqlx::query(SQL)
+            .bind(key)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(rows == 1)
+    }
+
     /// The next nonce the outbox would give `sender` on `chain_id`, if it has a counter.
     pub async fn outbox_next_nonce(
         &self,

@@ -114,16 +114,20 @@ impl Setup {
     }
 }
 
-/// Runs rounds until no intent is queued or in flight (at most 20).
+/// Runs rounds until no intent is queued or in flight (at most 100, a few milliseconds apart: anvil mines
+/// transactions that were waiting for an earlier nonce in the background).
 async fn settle_all(sender: &Sender) {
-    for _ in 0..20 {
+    let mut rounds = Vec::new();
+    for _ in 0..100 {
         let round = sender.run_once().await.unwrap();
         let queued = sender.db().outbox_count(IntentState::Queued).await.unwrap();
         if round.in_flight == 0 && queued == 0 {
             return;
         }
+        rounds.push(round);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    panic!("intents still unsettled after 20 rounds");
+    panic!("intents still unsettled after 100 rounds: {rounds:?}");
 }
 
 /// Never bumps within a test (a restart must not look like a stuck transaction).
@@ -400,6 +404,16 @@ async fn reverts_fail_the_intent_and_later_intents_go_on(backend: Backend) {
     assert_eq!(s.job_state(expirable[1]).await, JobState::Expired);
     // `first`, `again` (mined, reverted) and `later`; the refused one used no nonce.
     assert_eq!(s.mined_nonce().await, nonce_before + 3);
+
+    // The one refused at estimation may be queued again once its call is due; the mined revert may not.
+    assert!(!sender.retry_unsent(&again.key).await.unwrap());
+    s.devnet.advance_time(3601).await.unwrap();
+    assert!(sender.retry_unsent(&early.key).await.unwrap());
+    settle_all(&sender).await;
+    assert_eq!(s.intent(&early.key).await.state, IntentState::Confirmed);
+    assert_eq!(s.job_state(not_yet).await, JobState::Expired);
+    assert_eq!(s.intent(&again.key).await.state, IntentState::Failed);
+    assert_eq!(s.mined_nonce().await, nonce_before + 4);
 }
 
 async fn nonce_used_elsewhere_supersedes_the_intent(backend: Backend) {
