@@ -146,6 +146,7 @@ on_both_backends!(
     restart_never_sends_twice,
     reverts_fail_the_intent_and_later_intents_go_on,
     nonce_used_elsewhere_supersedes_the_intent,
+    run_loop_settles_intents_until_shutdown,
 );
 
 async fn intent_is_sent_once_and_confirmed(backend: Backend) {
@@ -451,5 +452,45 @@ async fn nonce_used_elsewhere_supersedes_the_intent(backend: Backend) {
     let stored = s.intent(&next.key).await;
     assert_eq!(stored.state, IntentState::Confirmed, "{stored:?}");
     assert_eq!(stored.nonce, Some(nonce_before as i64 + 1));
+    assert_eq!(s.mined_nonce().await, nonce_before + 2);
+}
+
+async fn run_loop_settles_intents_until_shutdown(backend: Backend) {
+    let Some(s) = Setup::new(backend).await else {
+        return;
+    };
+    let jobs = s.expirable_jobs(2).await;
+    let sender = s
+        .sender(SenderConfig {
+            poll_interval_ms: 10,
+            ..patient()
+        })
+        .await;
+    let nonce_before = s.mined_nonce().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let keeper = async {
+        // Enqueued while the loop runs, as the keeper will.
+        for &job in &jobs {
+            s.enqueue(&sender, &Intent::expire_job(s.devnet.market(), job))
+                .await;
+        }
+        for _ in 0..500 {
+            if s.db.outbox_count(IntentState::Confirmed).await.unwrap() == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        stop.send(()).unwrap();
+    };
+    tokio::join!(
+        sender.run(async {
+            let _ = stopped.await;
+        }),
+        keeper
+    );
+    assert_eq!(s.db.outbox_count(IntentState::Confirmed).await.unwrap(), 2);
+    for &job in &jobs {
+        assert_eq!(s.job_state(job).await, JobState::Expired);
+    }
     assert_eq!(s.mined_nonce().await, nonce_before + 2);
 }
