@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::chain::sender::{SenderConfig, SenderKey};
+
 /// The service's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +34,12 @@ pub struct Config {
     pub nonce_ttl_secs: u64,
     /// How many bytes one address may upload to the blob store per 24 hours.
     pub upload_quota_bytes: u64,
+    /// JSON-RPC endpoint of the chain node (HTTP), for the settlement sender.
+    pub rpc_url: Option<String>,
+    /// The settlement sender's private key: 64 hex digits, or the path of a file holding them. Never logged.
+    pub sender_key: Option<SenderKey>,
+    /// The settlement sender's pacing and fee cap (`[sender]`).
+    pub sender: SenderConfig,
 }
 
 impl Default for Config {
@@ -47,6 +55,9 @@ impl Default for Config {
             session_ttl_secs: 24 * 3600,
             nonce_ttl_secs: 300,
             upload_quota_bytes: 8 << 30,
+            rpc_url: None,
+            sender_key: None,
+            sender: SenderConfig::default(),
         }
     }
 }
@@ -122,6 +133,13 @@ pub struct Cli {
     /// Bytes one address may upload per 24 hours [default: 8 GiB].
     #[arg(long, env = "TERN_MARKET_UPLOAD_QUOTA_BYTES")]
     pub upload_quota_bytes: Option<u64>,
+    /// JSON-RPC endpoint of the chain node.
+    #[arg(long, env = "TERN_MARKET_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The settlement sender's private key (hex) or a file holding it; prefer the variable or the file to the
+    /// flag, which other users can see in the process list.
+    #[arg(long, env = "TERN_MARKET_SENDER_KEY", hide_env_values = true)]
+    pub sender_key: Option<SenderKey>,
 }
 
 impl Cli {
@@ -158,6 +176,12 @@ impl Cli {
         if let Some(quota) = self.upload_quota_bytes {
             config.upload_quota_bytes = quota;
         }
+        if let Some(url) = &self.rpc_url {
+            config.rpc_url = Some(url.clone());
+        }
+        if let Some(key) = &self.sender_key {
+            config.sender_key = Some(key.clone());
+        }
         Ok(config)
     }
 }
@@ -186,6 +210,40 @@ mod tests {
         assert_eq!(config.max_json_bytes, 20);
         assert_eq!(config.blob_dir, Config::default().blob_dir);
         assert_eq!(config.database_url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn sender_settings_and_the_key_stays_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        let key = "ab".repeat(32);
+        std::fs::write(
+            &path,
+            format!(
+                "rpc_url = \"http://127.0.0.1:8545\"\nsender_key = \"{key}\"\n\
+                 [sender]\nmax_fee_per_gas = 1000\nbump_after_blocks = 5\n"
+            ),
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--chain-id",
+            "31337",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(config.sender.max_fee_per_gas, 1000);
+        assert_eq!(config.sender.bump_after_blocks, 5);
+        assert_eq!(config.chain_id, 31337);
+        assert_eq!(
+            config.sender.confirmations,
+            SenderConfig::default().confirmations
+        );
+        assert!(config.sender_key.as_ref().unwrap().signer().is_ok());
+        assert!(!format!("{config:?}").contains(&key));
     }
 
     #[test]

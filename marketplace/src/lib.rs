@@ -10,6 +10,8 @@
 //! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
 //!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
 //!   directory backend, [`blobs::LocalBlobStore`]).
+//! - The settlement sender ([`chain::sender`]): the transactions the service itself sends (expiries, audits
+//!   nobody triggered), from an outbox of intents in the database, each sent once across crashes and restarts.
 //! - `GET /v1/health`, the OpenAPI 3 document at `GET /v1/openapi.json`, Prometheus metrics at `GET /metrics`.
 //!
 //! Every error is JSON, `{"error": {"code", "message", "fields"?}}`, mapped to its HTTP status in one place
@@ -28,6 +30,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod chain;
 mod config;
 mod controllers;
 pub mod db;

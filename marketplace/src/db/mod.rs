@@ -8,6 +8,7 @@
 
 mod auth;
 mod devices;
+mod outbox;
 mod progress;
 mod specs;
 
@@ -20,6 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use auth::Session;
 pub use devices::DeviceRow;
+pub use outbox::{IntentState, NewOutboxTx, OutboxIntent, OutboxSignError, OutboxTx};
 pub use progress::{ProgressRow, TrainingJob};
 pub use specs::StoredSpec;
 

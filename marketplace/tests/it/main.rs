@@ -3,6 +3,7 @@
 mod auth;
 mod blobs;
 mod devices;
+mod sender;
 mod service;
 mod specs;
 mod stored_specs;

@@ -1,0 +1,3 @@
+//! The marketplace's side of the chain.
+
+pub mod sender;
