@@ -129,6 +129,17 @@ pub enum ApiError {
         /// Its state.
         state: String,
     },
+    /// A posted job names blobs that are not stored, or a deadline already past.
+    #[error("the job cannot be posted as it is; fix each problem listed in `fields`")]
+    BlobsOrDeadlines(Vec<FieldError>),
+    /// The service has no chain connection configured.
+    #[error(
+        "this marketplace is not connected to a chain (set rpc_url and market_address); jobs cannot be posted"
+    )]
+    ChainUnavailable,
+    /// The chain node could not be read; the cause is logged, never sent (the node's URL may hold an API key).
+    #[error("the chain could not be read: {0}")]
+    ChainRead(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -183,7 +194,9 @@ impl ApiError {
             | Self::InvalidJobId(_) => StatusCode::BAD_REQUEST,
             Self::JobNotFound(_) => StatusCode::NOT_FOUND,
             Self::JobNotTraining { .. } => StatusCode::CONFLICT,
-            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidFields(_) | Self::BlobsOrDeadlines(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ChainUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ChainRead(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyDevices { .. } => StatusCode::CONFLICT,
             Self::DeviceNotFound(_) => StatusCode::NOT_FOUND,
             Self::SignIn(
@@ -221,6 +234,9 @@ impl ApiError {
             Self::SpecNotFound(_) => "spec_not_found",
             Self::InvalidBody { .. } => "invalid_body",
             Self::InvalidFields(_) => "invalid_fields",
+            Self::BlobsOrDeadlines(_) => "job_not_postable",
+            Self::ChainUnavailable => "chain_unavailable",
+            Self::ChainRead(_) => "chain_unreachable",
             Self::InvalidQuery { .. } => "invalid_query",
             Self::TooManyDevices { .. } => "too_many_devices",
             Self::DeviceNotFound(_) => "device_not_found",
@@ -256,7 +272,7 @@ impl ApiError {
                     })
                     .collect(),
             ),
-            Self::InvalidFields(errors) => (
+            Self::InvalidFields(errors) | Self::BlobsOrDeadlines(errors) => (
                 self.to_string(),
                 errors
                     .iter()
@@ -272,6 +288,10 @@ impl ApiError {
                     field: field.clone(),
                     message: message.clone(),
                 }],
+            ),
+            Self::ChainRead(_) => (
+                "the chain node did not answer; try again later".to_string(),
+                Vec::new(),
             ),
             Self::Database(_) | Self::Internal(_) => (
                 "internal error; it has been logged, try again later".to_string(),

@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
+use crate::chain::requester_txs::RequesterTxs;
 use crate::controllers::{auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
@@ -31,6 +32,8 @@ pub(crate) struct AppState {
     pub(crate) nonce_ttl_secs: i64,
     pub(crate) session_ttl_secs: i64,
     pub(crate) upload_quota_bytes: u64,
+    /// Builds requesters' transactions; `None` when no chain is configured.
+    pub(crate) requester_txs: Option<Arc<RequesterTxs>>,
     /// The OpenAPI document, serialized once.
     pub(crate) openapi: Bytes,
 }
@@ -55,6 +58,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(devices::list::list).post(devices::register::register),
         )
         .route("/devices/{device_id}", delete(devices::delete::delete))
+        .route("/jobs", post(jobs::create::create))
         .route(
             "/jobs/{job_id}/progress",
             get(jobs::progress_list::list).post(jobs::progress_report::report),
@@ -124,6 +128,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         devices::register::register,
         devices::list::list,
         devices::delete::delete,
+        jobs::create::create,
         jobs::progress_report::report,
         jobs::progress_list::list,
         specs::create::create,
@@ -147,7 +152,10 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         devices::register::RegisterDevice,
         devices::list::DeviceList,
         jobs::progress_list::ProgressPoint,
-        jobs::progress_list::JobProgress
+        jobs::progress_list::JobProgress,
+        jobs::create::PostJob,
+        jobs::create::TxToSend,
+        jobs::create::JobPosted
     )),
     modifiers(&BearerAuth),
     tags(

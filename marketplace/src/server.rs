@@ -52,6 +52,8 @@ impl Server {
             nonce_ttl_secs: secs(config.nonce_ttl_secs),
             session_ttl_secs: secs(config.session_ttl_secs),
             upload_quota_bytes: config.upload_quota_bytes,
+            // Wired to rpc_url and market_address with the chain indexer.
+            requester_txs: None,
             openapi: serde_json::to_vec(&ApiDoc::openapi())
                 .map_err(std::io::Error::other)?
                 .into(),
