@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use alloy::primitives::Address;
 use clap::Parser;
 use serde::Deserialize;
 
@@ -22,6 +23,20 @@ pub struct Config {
     /// The database: `sqlite://PATH?mode=rwc` (embedded; the file's directory is created) or
     /// `postgres://USER[:PASSWORD]@HOST:PORT/DB` (`postgresql:` too).
     pub database_url: String,
+    /// The chain's JSON-RPC endpoint (HTTP). Without it the service runs no chain indexer.
+    pub rpc_url: Option<String>,
+    /// The market contract whose events the indexer mirrors (required with `rpc_url`).
+    pub market_address: Option<Address>,
+    /// The market's deployment block: the first block the indexer reads.
+    pub start_block: u64,
+    /// Blocks mined on top of a block before the indexer applies its events.
+    pub confirmations: u64,
+    /// How often the indexer looks for new blocks once caught up, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Most blocks one `eth_getLogs` request covers.
+    pub max_block_range: u64,
+    /// How often a replica tries to become leader, and the leader checks its lock connection, in milliseconds.
+    pub leader_check_ms: u64,
 }
 
 impl Default for Config {
@@ -32,6 +47,13 @@ impl Default for Config {
             max_blob_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
             database_url: "sqlite://.tern/market/market.db?mode=rwc".to_string(),
+            rpc_url: None,
+            market_address: None,
+            start_block: 0,
+            confirmations: 2,
+            poll_interval_ms: 2000,
+            max_block_range: 1000,
+            leader_check_ms: 1000,
         }
     }
 }
@@ -76,7 +98,8 @@ impl Config {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "marketplace", version, about = "Tern's marketplace service")]
 pub struct Cli {
-    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url).
+    /// TOML configuration file (keys: listen, blob_dir, max_blob_bytes, max_json_bytes, database_url, rpc_url,
+    /// market_address, start_block, confirmations, poll_interval_ms, max_block_range, leader_check_ms).
     #[arg(long, env = "TERN_MARKET_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -95,6 +118,27 @@ pub struct Cli {
     /// [default: sqlite://.tern/market/market.db?mode=rwc].
     #[arg(long, env = "TERN_MARKET_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Chain JSON-RPC endpoint; the indexer runs when it is set [default: none].
+    #[arg(long, env = "TERN_MARKET_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Address of the market contract to index.
+    #[arg(long, env = "TERN_MARKET_MARKET_ADDRESS")]
+    pub market_address: Option<Address>,
+    /// The market's deployment block, where indexing starts [default: 0].
+    #[arg(long, env = "TERN_MARKET_START_BLOCK")]
+    pub start_block: Option<u64>,
+    /// Blocks on top of a block before its events are applied [default: 2].
+    #[arg(long, env = "TERN_MARKET_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// Indexer poll interval in milliseconds [default: 2000].
+    #[arg(long, env = "TERN_MARKET_POLL_INTERVAL_MS")]
+    pub poll_interval_ms: Option<u64>,
+    /// Most blocks per eth_getLogs request [default: 1000].
+    #[arg(long, env = "TERN_MARKET_MAX_BLOCK_RANGE")]
+    pub max_block_range: Option<u64>,
+    /// Leader election check interval in milliseconds [default: 1000].
+    #[arg(long, env = "TERN_MARKET_LEADER_CHECK_MS")]
+    pub leader_check_ms: Option<u64>,
 }
 
 impl Cli {
@@ -118,6 +162,27 @@ impl Cli {
         }
         if let Some(url) = &self.database_url {
             config.database_url.clone_from(url);
+        }
+        if let Some(url) = &self.rpc_url {
+            config.rpc_url = Some(url.clone());
+        }
+        if let Some(market) = self.market_address {
+            config.market_address = Some(market);
+        }
+        if let Some(block) = self.start_block {
+            config.start_block = block;
+        }
+        if let Some(confirmations) = self.confirmations {
+            config.confirmations = confirmations;
+        }
+        if let Some(ms) = self.poll_interval_ms {
+            config.poll_interval_ms = ms;
+        }
+        if let Some(range) = self.max_block_range {
+            config.max_block_range = range;
+        }
+        if let Some(ms) = self.leader_check_ms {
+            config.leader_check_ms = ms;
         }
         Ok(config)
     }
@@ -147,6 +212,43 @@ mod tests {
         assert_eq!(config.max_json_bytes, 20);
         assert_eq!(config.blob_dir, Config::default().blob_dir);
         assert_eq!(config.database_url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn chain_keys_from_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        std::fs::write(
+            &path,
+            "rpc_url = \"http://127.0.0.1:8545\"\n\
+             market_address = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n\
+             start_block = 7\nconfirmations = 5\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--confirmations",
+            "3",
+            "--poll-interval-ms",
+            "250",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(
+            config.market_address,
+            Some(
+                "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+                    .parse()
+                    .unwrap()
+            )
+        );
+        assert_eq!(config.start_block, 7);
+        assert_eq!(config.confirmations, 3);
+        assert_eq!(config.poll_interval_ms, 250);
+        assert_eq!(config.max_block_range, Config::default().max_block_range);
     }
 
     #[test]

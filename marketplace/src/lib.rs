@@ -27,6 +27,7 @@
 //! ```
 
 pub mod blobs;
+pub mod chain;
 mod config;
 mod controllers;
 pub mod db;

@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub(crate) max_blob_bytes: u64,
     pub(crate) max_json_bytes: usize,
     pub(crate) metrics: PrometheusHandle,
+    /// Whether this replica leads (runs the indexer).
+    pub(crate) leader: crate::chain::LeaderStatus,
     /// The OpenAPI document, serialized once.
     pub(crate) openapi: Bytes,
 }

@@ -6,6 +6,8 @@
 //! runtime-checked strings (`sqlx::query`), so building needs no database; [`on_pool!`] writes each one once for
 //! both pools. Each table's queries live in a file of their own.
 
+mod chain;
+mod jobs;
 mod specs;
 
 use std::str::FromStr;
@@ -15,6 +17,10 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
+pub(crate) use chain::Batch;
+pub use chain::{AccountEventRecord, ChainCursor, ChainDbError};
+pub(crate) use jobs::{AMOUNT_DIGITS, pad_amount};
+pub use jobs::{Dispute, Job, JobEventRecord, JobFilter, JobsError, RowError, Vote};
 pub use specs::StoredSpec;
 
 /// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so

@@ -1,6 +1,8 @@
 //! Integration tests: each starts the real server on an ephemeral 127.0.0.1 port and talks HTTP to it.
 
 mod blobs;
+mod chain_util;
+mod indexer;
 mod service;
 mod specs;
 mod stored_specs;
