@@ -3,6 +3,7 @@
 mod blobs;
 mod chain_util;
 mod indexer;
+mod leader;
 mod service;
 mod specs;
 mod stored_specs;
