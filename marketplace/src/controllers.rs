@@ -2,5 +2,6 @@
 
 pub(crate) mod blobs;
 mod extract;
+pub(crate) mod jobs;
 pub(crate) mod service;
 pub(crate) mod specs;

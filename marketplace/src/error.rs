@@ -52,6 +52,22 @@ pub enum ApiError {
     /// No spec has this hash.
     #[error("no spec {0} is stored; store it first with POST /v1/specs")]
     SpecNotFound(String),
+    /// A query parameter is unknown, repeated or has a value it does not take.
+    #[error("invalid query parameter `{param}`: {message}")]
+    InvalidQuery {
+        /// The parameter (empty when the query string as a whole does not parse).
+        param: String,
+        /// What is wrong and what it takes.
+        message: String,
+    },
+    /// A path segment that should be a job id is not one.
+    #[error("invalid job id in the path: {0:?}; expected 0x and 64 hex digits")]
+    InvalidJobId(String),
+    /// No job with this id is indexed.
+    #[error(
+        "no job {0} is indexed; a job appears once its creation is confirmed on chain (see GET /v1/jobs)"
+    )]
+    JobNotFound(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -100,12 +116,17 @@ impl ApiError {
         match self {
             Self::InvalidContentId(_)
             | Self::InvalidSpecHash(_)
+            | Self::InvalidQuery { .. }
+            | Self::InvalidJobId(_)
             | Self::MalformedJson(_)
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidSpec(_) | Self::ContentMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::BlobNotFound(_) | Self::SpecNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BlobNotFound(_)
+            | Self::SpecNotFound(_)
+            | Self::JobNotFound(_)
+            | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,6 +145,9 @@ impl ApiError {
             Self::BlobNotFound(_) => "blob_not_found",
             Self::InvalidSpecHash(_) => "invalid_spec_hash",
             Self::SpecNotFound(_) => "spec_not_found",
+            Self::InvalidQuery { .. } => "invalid_query",
+            Self::InvalidJobId(_) => "invalid_job_id",
+            Self::JobNotFound(_) => "job_not_found",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Database(_) | Self::Internal(_) => "internal",
@@ -143,6 +167,13 @@ impl ApiError {
                         message: e.message.clone(),
                     })
                     .collect(),
+            ),
+            Self::InvalidQuery { param, message } => (
+                self.to_string(),
+                vec![ErrorField {
+                    field: param.clone(),
+                    message: message.clone(),
+                }],
             ),
             Self::Database(_) | Self::Internal(_) => (
                 "internal error; it has been logged, try again later".to_string(),
@@ -179,6 +210,15 @@ impl From<BlobError> for ApiError {
             BlobError::TooLarge { limit } => Self::PayloadTooLarge { limit },
             BlobError::Upload(e) => Self::BodyRead(e.to_string()),
             BlobError::Store(e) => Self::Internal(format!("blob store: {e}")),
+        }
+    }
+}
+
+impl From<crate::db::JobsError> for ApiError {
+    fn from(err: crate::db::JobsError) -> Self {
+        match err {
+            crate::db::JobsError::Database(e) => Self::Database(e),
+            crate::db::JobsError::Row(e) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -235,6 +275,12 @@ mod tests {
                 404,
                 "spec_not_found",
             ),
+            (ApiError::InvalidJobId("0x1".into()), 400, "invalid_job_id"),
+            (
+                ApiError::JobNotFound(format!("0x{}", "0".repeat(64))),
+                404,
+                "job_not_found",
+            ),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
         ];
@@ -243,6 +289,24 @@ mod tests {
             assert_eq!(err.code(), code);
             assert!(err.body().error.fields.is_empty());
         }
+    }
+
+    #[test]
+    fn a_bad_query_parameter_is_a_field() {
+        let err = ApiError::InvalidQuery {
+            param: "limit".into(),
+            message: "use 1 to 200".into(),
+        };
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        let body = err.body();
+        assert_eq!(body.error.code, "invalid_query");
+        assert!(
+            body.error.message.contains("`limit`"),
+            "{}",
+            body.error.message
+        );
+        assert_eq!(body.error.fields[0].field, "limit");
+        assert_eq!(body.error.fields[0].message, "use 1 to 200");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa::OpenApi;
 
 use crate::blobs::BlobStore;
-use crate::controllers::{blobs, service, specs};
+use crate::controllers::{blobs, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -43,7 +43,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/blobs/{content_id}",
             get(blobs::get::get).put(blobs::put::put),
-        );
+        )
+        .route("/jobs", get(jobs::list::list))
+        .route("/jobs/{job_id}", get(jobs::get::get));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(service::metrics))
@@ -91,7 +93,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 /// The OpenAPI 3 document of the API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tern marketplace", description = "Job specs and the content-addressed blob store (DESIGN.md §5)"),
+    info(title = "Tern marketplace", description = "Job specs, the content-addressed blob store and the jobs on chain (DESIGN.md §5)"),
     paths(
         service::health,
         service::openapi,
@@ -99,7 +101,9 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         specs::get::get,
         specs::validate::validate,
         blobs::put::put,
-        blobs::get::get
+        blobs::get::get,
+        jobs::list::list,
+        jobs::get::get
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -107,12 +111,19 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         crate::error::ErrorField,
         specs::validate::SpecValidated,
         blobs::put::BlobStored,
-        service::Health
+        service::Health,
+        jobs::list::JobList,
+        jobs::get::JobDetail,
+        crate::db::Job,
+        crate::db::Dispute,
+        crate::db::Vote,
+        crate::db::JobEventRecord
     )),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
+        (name = "jobs", description = "Jobs as the chain indexer sees them on the market contract"),
     )
 )]
 pub struct ApiDoc;

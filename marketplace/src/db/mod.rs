@@ -19,7 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub(crate) use chain::Batch;
 pub use chain::{AccountEventRecord, ChainCursor, ChainDbError};
-pub(crate) use jobs::{AMOUNT_DIGITS, pad_amount};
+pub(crate) use jobs::AMOUNT_DIGITS;
 pub use jobs::{Dispute, Job, JobEventRecord, JobFilter, JobsError, RowError, Vote};
 pub use specs::StoredSpec;
 

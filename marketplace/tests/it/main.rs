@@ -3,6 +3,7 @@
 mod blobs;
 mod chain_util;
 mod indexer;
+mod jobs_api;
 mod leader;
 mod service;
 mod specs;
