@@ -172,11 +172,17 @@ impl Indexer {
     }
 
     /// Runs until `stop` is cancelled: steps while there is work, then polls every `poll_interval`. Errors are
-    /// logged and retried after the poll interval.
+    /// logged and retried after the poll interval. Returns promptly on `stop`, even in the middle of a step.
     pub async fn run(&self, stop: CancellationToken) {
         tracing::info!(market = %self.market, rpc = %self.config.rpc_url, "indexer started");
         loop {
-            let wait = match self.sync_once().await {
+            // A step dropped midway (shutdown, or leadership lost during a slow RPC call) writes nothing: its
+            // transaction, if open, rolls back.
+            let step = tokio::select! {
+                () = stop.cancelled() => break,
+                step = self.sync_once() => step,
+            };
+            let wait = match step {
                 Ok(SyncStep::Advanced { .. } | SyncStep::RolledBack { .. } | SyncStep::Retry) => {
                     None
                 }

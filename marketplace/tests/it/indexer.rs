@@ -23,6 +23,21 @@ on_both_backends!(
     racing_indexers_apply_each_event_once,
 );
 
+#[tokio::test]
+async fn rpc_url_without_market_address_is_a_startup_error() {
+    let test_db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let config = tern_marketplace::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        blob_dir: blobs.path().to_path_buf(),
+        database_url: test_db.url.clone(),
+        rpc_url: Some("http://127.0.0.1:8545".to_string()),
+        ..tern_marketplace::Config::default()
+    };
+    let err = tern_marketplace::Server::bind(config).await.unwrap_err();
+    assert!(err.to_string().contains("market_address"), "{err}");
+}
+
 /// Checks that every market log up to the cursor is applied exactly once, and nothing else is.
 async fn assert_exactly_once(chain: &Chain, db: &Database) {
     let cursor = db

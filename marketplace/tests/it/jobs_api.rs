@@ -242,6 +242,16 @@ async fn jobs_api(backend: Backend) {
         "{error}"
     );
 
+    // The indexer's metrics.
+    let metrics = get(&app, "/metrics").await.text().await.unwrap();
+    for name in [
+        "tern_market_indexer_last_block",
+        "tern_market_indexer_events_total",
+        "tern_market_leader",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
     // The OpenAPI document lists both.
     let doc = get_json(&app, "/v1/openapi.json").await;
     assert!(doc["paths"]["/v1/jobs"]["get"].is_object());
