@@ -34,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) upload_quota_bytes: u64,
     /// Builds requesters' transactions; `None` when no chain is configured.
     pub(crate) requester_txs: Option<Arc<RequesterTxs>>,
+    /// Whether this replica leads (runs the indexer).
+    pub(crate) leader: crate::chain::LeaderStatus,
     /// The OpenAPI document, serialized once.
     pub(crate) openapi: Bytes,
 }
@@ -58,7 +60,6 @@ pub(crate) fn router(state: AppState) -> Router {
             get(devices::list::list).post(devices::register::register),
         )
         .route("/devices/{device_id}", delete(devices::delete::delete))
-        .route("/jobs", post(jobs::create::create))
         .route(
             "/jobs/{job_id}/progress",
             get(jobs::progress_list::list).post(jobs::progress_report::report),
@@ -69,7 +70,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/blobs/{content_id}",
             get(blobs::get::get).put(blobs::put::put),
-        );
+        )
+        .route("/jobs", get(jobs::list::list).post(jobs::create::create))
+        .route("/jobs/{job_id}", get(jobs::get::get));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(service::metrics))
@@ -117,7 +120,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 /// The OpenAPI 3 document of the API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tern marketplace", description = "Job specs and the content-addressed blob store (DESIGN.md §5)"),
+    info(title = "Tern marketplace", description = "Job specs, the content-addressed blob store and the jobs on chain (DESIGN.md §5)"),
     paths(
         service::health,
         service::openapi,
@@ -135,7 +138,9 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         specs::get::get,
         specs::validate::validate,
         blobs::put::put,
-        blobs::get::get
+        blobs::get::get,
+        jobs::list::list,
+        jobs::get::get
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -155,16 +160,22 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         jobs::progress_list::JobProgress,
         jobs::create::PostJob,
         jobs::create::TxToSend,
-        jobs::create::JobPosted
+        jobs::create::JobPosted,
+        jobs::list::JobList,
+        jobs::get::JobDetail,
+        crate::db::Job,
+        crate::db::Dispute,
+        crate::db::Vote,
+        crate::db::JobEventRecord
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
         (name = "devices", description = "Workers' devices"),
-        (name = "jobs", description = "Jobs, as the chain's events built them, and their progress"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
+        (name = "jobs", description = "Jobs as the chain indexer sees them on the market contract, posting them, and their progress"),
     )
 )]
 pub struct ApiDoc;

@@ -146,10 +146,8 @@ impl<S: Send + Sync> FromRequestParts<S> for JobId {
             .into_iter()
             .find_map(|(name, value)| (name == "job_id").then_some(value))
             .ok_or(ApiError::NotFound)?;
-        let hex = raw.strip_prefix("0x").unwrap_or_default();
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::InvalidJobId(raw));
-        }
-        Ok(Self(format!("0x{}", hex.to_ascii_lowercase())))
+        crate::controllers::jobs::parse_job_id(&raw)
+            .map(Self)
+            .ok_or(ApiError::InvalidJobId(raw))
     }
 }

@@ -7,7 +7,9 @@
 //! both pools. Each table's queries live in a file of their own.
 
 mod auth;
+mod chain;
 mod devices;
+mod jobs;
 mod outbox;
 mod progress;
 mod specs;
@@ -20,7 +22,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use auth::Session;
+pub(crate) use chain::Batch;
+pub use chain::{AccountEventRecord, ChainCursor, ChainDbError};
 pub use devices::DeviceRow;
+pub(crate) use jobs::AMOUNT_DIGITS;
+pub use jobs::{Dispute, Job, JobEventRecord, JobFilter, JobsError, RowError, Vote};
 pub use outbox::{IntentState, NewOutboxTx, OutboxIntent, OutboxSignError, OutboxTx};
 pub use progress::{ProgressRow, TrainingJob};
 pub use specs::StoredSpec;

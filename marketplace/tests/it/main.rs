@@ -2,7 +2,12 @@
 
 mod auth;
 mod blobs;
+mod chain_util;
 mod devices;
+mod indexer;
+mod job_flow;
+mod jobs_api;
+mod leader;
 mod sender;
 mod service;
 mod specs;

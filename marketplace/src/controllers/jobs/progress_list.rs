@@ -73,14 +73,14 @@ pub(crate) async fn list(
     let after_step = query.after_step.unwrap_or(0);
     if after_step < 0 {
         return Err(ApiError::InvalidQuery {
-            parameter: "after_step",
+            param: "after_step".into(),
             message: format!("{after_step} is negative"),
         });
     }
     let limit = query.limit.unwrap_or(1000);
     if !(1..=MAX_POINTS).contains(&limit) {
         return Err(ApiError::InvalidQuery {
-            parameter: "limit",
+            param: "limit".into(),
             message: format!("{limit} is not in 1..={MAX_POINTS}"),
         });
     }
