@@ -1,5 +1,6 @@
 //! The handlers, one file per resource and action (`specs/validate.rs`, `blobs/put.rs`), and their extractors.
 
+pub(crate) mod accounts;
 pub(crate) mod auth;
 pub(crate) mod blobs;
 pub(crate) mod devices;

@@ -15,7 +15,7 @@ use utoipa::OpenApi;
 use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
 use crate::chain::requester_txs::RequesterTxs;
-use crate::controllers::{auth, blobs, devices, jobs, service, specs};
+use crate::controllers::{accounts, auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 
@@ -64,6 +64,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/jobs/{job_id}/progress",
             get(jobs::progress_list::list).post(jobs::progress_report::report),
         )
+        .route("/accounts/{address}", get(accounts::get::get))
         .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
         .route("/specs/{spec_hash}", get(specs::get::get))
@@ -128,6 +129,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::login::login,
         auth::logout::logout,
         auth::session::session,
+        accounts::get::get,
         devices::register::register,
         devices::list::list,
         devices::delete::delete,
@@ -153,6 +155,8 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::login::LoginRequest,
         auth::login::SessionOpened,
         auth::session::SessionInfo,
+        accounts::get::AccountView,
+        crate::db::AccountEventRecord,
         devices::Device,
         devices::register::RegisterDevice,
         devices::list::DeviceList,
@@ -173,6 +177,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         (name = "service", description = "Health and this document"),
         (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
         (name = "devices", description = "Workers' devices"),
+        (name = "accounts", description = "Stakes, earnings and slashes of an address, from the market's events"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
         (name = "jobs", description = "Jobs as the chain indexer sees them on the market contract, posting them, and their progress"),

@@ -142,6 +142,8 @@ pub struct JobFilter {
     pub requester: Option<String>,
     /// Lowercase address.
     pub worker: Option<String>,
+    /// Lowercase address: only jobs whose audit assigns it (replacements applied).
+    pub verifier: Option<String>,
     /// Decimal amount of at most [`AMOUNT_DIGITS`] digits.
     pub min_reward: Option<String>,
     /// Only jobs created before this `(created_block, created_log_index)` (the keyset cursor).
@@ -476,6 +478,15 @@ impl Database {
         }
         if let Some(worker) = &filter.worker {
             push("worker = ?", Arg::Text(worker.clone()), &mut args);
+        }
+        if let Some(verifier) = &filter.verifier {
+            // `verifiers` is a JSON array of lowercase hex addresses, which hold no LIKE wildcards. This scans the
+            // table: verifiers look up their own few jobs, not a hot path.
+            push(
+                "verifiers LIKE ?",
+                Arg::Text(format!("%\"{verifier}\"%")),
+                &mut args,
+            );
         }
         if let Some(min) = filter.min_reward.as_deref().and_then(pad_amount) {
             push("reward >= ?", Arg::Text(min), &mut args);

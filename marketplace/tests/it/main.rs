@@ -1,5 +1,6 @@
 //! Integration tests: each starts the real server on an ephemeral 127.0.0.1 port and talks HTTP to it.
 
+mod accounts;
 mod auth;
 mod blobs;
 mod chain_util;

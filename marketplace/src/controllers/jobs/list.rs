@@ -37,6 +37,8 @@ pub(crate) struct ListQuery {
     requester: Option<String>,
     /// Only jobs claimed by this address.
     worker: Option<String>,
+    /// Only jobs whose audit assigns this verifier.
+    verifier: Option<String>,
     /// Only jobs whose reward is at least this many USDT base units (decimal).
     min_reward: Option<String>,
     /// Jobs per page, 1 to 200 (default 50).
@@ -45,7 +47,7 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
 }
 
-const PARAMS: &str = "state, requester, worker, min_reward, limit, cursor";
+const PARAMS: &str = "state, requester, worker, verifier, min_reward, limit, cursor";
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::InvalidQuery {
@@ -79,17 +81,17 @@ pub(crate) fn parse_query(pairs: &[(String, String)]) -> Result<JobFilter, ApiEr
                 }
                 filter.state = Some(value.clone());
             }
-            "requester" | "worker" => {
+            "requester" | "worker" | "verifier" => {
                 let address = super::parse_address(value).ok_or_else(|| {
                     invalid(
                         key,
                         format!("{value:?} is not an address; use 0x and 40 hex digits"),
                     )
                 })?;
-                if key == "requester" {
-                    filter.requester = Some(address);
-                } else {
-                    filter.worker = Some(address);
+                match key.as_str() {
+                    "requester" => filter.requester = Some(address),
+                    "worker" => filter.worker = Some(address),
+                    _ => filter.verifier = Some(address),
                 }
             }
             "min_reward" => {
