@@ -142,6 +142,9 @@ pub enum ApiError {
         "no job {0} is indexed; a job appears once its creation is confirmed on chain (see GET /v1/jobs)"
     )]
     JobNotFound(String),
+    /// A path segment does not decode.
+    #[error("the path does not decode: {0}; percent-encode UTF-8 text")]
+    InvalidPath(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -193,7 +196,8 @@ impl ApiError {
             | Self::InvalidQuery { .. }
             | Self::InvalidJobId(_)
             | Self::MalformedJson(_)
-            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            | Self::BodyRead(_)
+            | Self::InvalidPath(_) => StatusCode::BAD_REQUEST,
             Self::JobNotTraining { .. } => StatusCode::CONFLICT,
             Self::InvalidFields(_) | Self::BlobsOrDeadlines(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ChainUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -237,6 +241,7 @@ impl ApiError {
             Self::InvalidSpecHash(_) => "invalid_spec_hash",
             Self::SpecNotFound(_) => "spec_not_found",
             Self::InvalidBody { .. } => "invalid_body",
+            Self::InvalidPath(_) => "invalid_path",
             Self::InvalidFields(_) => "invalid_fields",
             Self::BlobsOrDeadlines(_) => "job_not_postable",
             Self::ChainUnavailable => "chain_unavailable",

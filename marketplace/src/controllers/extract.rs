@@ -151,3 +151,35 @@ impl<S: Send + Sync> FromRequestParts<S> for JobId {
             .ok_or(ApiError::InvalidJobId(raw))
     }
 }
+
+/// A query string parsed as `T`; a malformed one is a 400 `invalid_query` in the API's JSON shape (axum's own
+/// `Query` rejection is plain text).
+pub(crate) struct QueryParams<T>(pub(crate) T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::InvalidQuery {
+                param: String::new(),
+                message: rejection.body_text(),
+            })
+    }
+}
+
+/// The one path parameter of a route, as text; a segment that does not decode (bad percent-encoding, not UTF-8)
+/// is a 400 in the API's JSON shape.
+pub(crate) struct PathSegment(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSegment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(segment)| Self(segment))
+            .map_err(|rejection| ApiError::InvalidPath(rejection.body_text()))
+    }
+}

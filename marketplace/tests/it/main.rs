@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real server on an ephemeral 127.0.0.1 port and talks HTTP to it.
 
 mod accounts;
+mod api_fuzz;
 mod auth;
 mod blobs;
 mod chain_util;

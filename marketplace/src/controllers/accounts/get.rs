@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::Address;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::address_key;
+use crate::controllers::extract::PathSegment;
 use crate::db::AccountEventRecord;
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -39,7 +40,7 @@ pub struct AccountView {
     ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PathSegment(raw): PathSegment,
 ) -> Result<Json<AccountView>, ApiError> {
     let address: Address = raw.parse().map_err(|_| ApiError::InvalidQuery {
         param: "address".into(),

@@ -2,11 +2,12 @@
 
 use alloy::primitives::Address;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{self, STATEMENT};
+use crate::controllers::extract::QueryParams;
 use crate::db::unix_now;
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -45,7 +46,7 @@ pub struct NonceIssued {
     ))]
 pub(crate) async fn nonce(
     State(state): State<AppState>,
-    Query(query): Query<NonceQuery>,
+    QueryParams(query): QueryParams<NonceQuery>,
 ) -> Result<Json<NonceIssued>, ApiError> {
     let address = query
         .address

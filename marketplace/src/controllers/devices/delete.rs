@@ -1,9 +1,9 @@
 //! `DELETE /v1/devices/{device_id}`: the owner removes a device.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::controllers::extract::SignedIn;
+use crate::controllers::extract::{PathSegment, SignedIn};
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
 
@@ -20,7 +20,7 @@ use crate::router::AppState;
 pub(crate) async fn delete(
     State(state): State<AppState>,
     owner: SignedIn,
-    Path(device_id): Path<String>,
+    PathSegment(device_id): PathSegment,
 ) -> Result<StatusCode, ApiError> {
     let device = state
         .db

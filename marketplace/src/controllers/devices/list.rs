@@ -2,12 +2,13 @@
 
 use alloy::primitives::Address;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::address_key;
 use crate::controllers::devices::Device;
+use crate::controllers::extract::QueryParams;
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
 
@@ -36,7 +37,7 @@ pub struct DeviceList {
     ))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Query(query): Query<DeviceQuery>,
+    QueryParams(query): QueryParams<DeviceQuery>,
 ) -> Result<Json<DeviceList>, ApiError> {
     let owner = query
         .owner

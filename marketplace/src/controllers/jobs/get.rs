@@ -1,10 +1,11 @@
 //! `GET /v1/jobs/{job_id}`: one job with its event timeline.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::controllers::extract::PathSegment;
 use crate::db::{Job, JobEventRecord};
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -30,7 +31,7 @@ pub struct JobDetail {
     ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    PathSegment(raw): PathSegment,
 ) -> Result<Json<JobDetail>, ApiError> {
     let job_id = super::parse_job_id(&raw).ok_or(ApiError::InvalidJobId(raw))?;
     let job = state

@@ -1,11 +1,11 @@
 //! `GET /v1/jobs/{job_id}/progress`: the points of a job's loss curve, for the job page to poll.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::controllers::extract::JobId;
+use crate::controllers::extract::{JobId, QueryParams};
 use crate::db::ProgressRow;
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -68,7 +68,7 @@ impl From<ProgressRow> for ProgressPoint {
 pub(crate) async fn list(
     State(state): State<AppState>,
     JobId(job_id): JobId,
-    Query(query): Query<ProgressQuery>,
+    QueryParams(query): QueryParams<ProgressQuery>,
 ) -> Result<Json<JobProgress>, ApiError> {
     let after_step = query.after_step.unwrap_or(0);
     if after_step < 0 {

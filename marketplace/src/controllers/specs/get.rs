@@ -1,8 +1,9 @@
 //! `GET /v1/specs/{spec_hash}`: a stored job spec.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
+use crate::controllers::extract::PathSegment;
 use crate::controllers::specs::validate::{SpecValidated, check};
 use crate::error::{ApiError, ErrorBody};
 use crate::router::AppState;
@@ -28,7 +29,7 @@ fn is_spec_hash(raw: &str) -> bool {
     ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(spec_hash): Path<String>,
+    PathSegment(spec_hash): PathSegment,
 ) -> Result<Json<SpecValidated>, ApiError> {
     if !is_spec_hash(&spec_hash) {
         return Err(ApiError::InvalidSpecHash(spec_hash));
