@@ -27,17 +27,38 @@ async fn earnings_and_assignments_follow_the_chain() {
     let job_id = job_hex(report.job_id);
     let mut job = Value::Null;
     for _ in 0..300 {
-        job = get(&app, &format!("/v1/jobs/{job_id}")).await;
-        if job["state"] == "finalized" {
-            break;
+        // 404 until the indexer sees the job.
+        let response = app
+            .anon
+            .get(app.url(&format!("/v1/jobs/{job_id}")))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            job = response.json().await.unwrap();
+            if job["state"] == "finalized" {
+                break;
+            }
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(job["state"], "finalized");
 
-    // The worker was paid the reward and withdrew it; its bond was locked and unlocked.
+    // The worker was paid the reward and withdrew it; its bond was locked and unlocked. The withdrawals come
+    // after the job is finalized: wait for the indexer to reach them.
     let worker = devnet.address(Role::Worker);
-    let account = get(&app, &format!("/v1/accounts/{worker}")).await;
+    let verifier = devnet.address(Role::Verifier);
+    let withdrawn = async |address| {
+        for _ in 0..300 {
+            let account = get(&app, &format!("/v1/accounts/{address}")).await;
+            if account["totals"].get("Withdrawn").is_some() {
+                return account;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{address} never withdrew");
+    };
+    let account = withdrawn(worker).await;
     assert_eq!(account["address"], worker.to_checksum(None));
     let reward = report.params.reward.to_string();
     assert_eq!(account["credits_by_job"][&job_id], reward);
@@ -54,8 +75,7 @@ async fn earnings_and_assignments_follow_the_chain() {
     );
 
     // The verifier was assigned every sampled interval and paid a fee for each.
-    let verifier = devnet.address(Role::Verifier);
-    let account = get(&app, &format!("/v1/accounts/{verifier}")).await;
+    let account = withdrawn(verifier).await;
     let fees =
         report.params.verifier_fee * alloy::primitives::U256::from(report.params.sample_count);
     assert_eq!(account["credits_by_job"][&job_id], fees.to_string());
