@@ -10,6 +10,8 @@
 //! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
 //!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
 //!   directory backend, [`blobs::LocalBlobStore`]).
+//! - The web page for requesters, device owners and verifiers (`/`, `/jobs/{job_id}`, `/post`, `/devices`,
+//!   `/verify`): static HTML, CSS and ES modules embedded in the binary that call this API from the browser.
 //! - `GET /v1/health`, the OpenAPI 3 document at `GET /v1/openapi.json`, Prometheus metrics at `GET /metrics`.
 //!
 //! Every error is JSON, `{"error": {"code", "message", "fields"?}}`, mapped to its HTTP status in one place
@@ -34,6 +36,7 @@ pub mod db;
 mod error;
 mod router;
 mod server;
+mod web;
 
 pub use config::{Cli, Config, ConfigError};
 pub use controllers::auth::login::{LoginRequest, SessionOpened};

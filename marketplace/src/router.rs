@@ -17,6 +17,7 @@ use crate::blobs::BlobStore;
 use crate::controllers::{auth, blobs, devices, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::web;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -62,9 +63,18 @@ pub(crate) fn router(state: AppState) -> Router {
             "/blobs/{content_id}",
             get(blobs::get::get).put(blobs::put::put),
         );
+    // The web page: HTML pages and their assets, served from the binary (web.rs).
+    let pages = Router::new()
+        .route("/", get(web::board))
+        .route("/jobs/{job_id}", get(web::job))
+        .route("/post", get(web::post))
+        .route("/devices", get(web::devices))
+        .route("/verify", get(web::verify))
+        .route("/assets/{version}/{file}", get(web::asset));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(service::metrics))
+        .merge(pages)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(json_limit)

@@ -7,3 +7,4 @@ mod service;
 mod specs;
 mod stored_specs;
 mod util;
+mod web;
