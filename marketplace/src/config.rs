@@ -4,8 +4,11 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use alloy::primitives::Address;
 use clap::Parser;
 use serde::Deserialize;
+
+use crate::chain::sender::{SenderConfig, SenderKey};
 
 /// The service's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -32,6 +35,25 @@ pub struct Config {
     pub nonce_ttl_secs: u64,
     /// How many bytes one address may upload to the blob store per 24 hours.
     pub upload_quota_bytes: u64,
+    /// The settlement sender's private key: 64 hex digits, or the path of a file holding them. Never logged.
+    pub sender_key: Option<SenderKey>,
+    /// The settlement sender's pacing and fee cap (`[sender]`).
+    pub sender: SenderConfig,
+    /// The chain's JSON-RPC endpoint (HTTP), read by the indexer, the settlement sender and `POST /v1/jobs`.
+    /// Without it the service runs no chain indexer.
+    pub rpc_url: Option<String>,
+    /// The market contract whose events the indexer mirrors (required with `rpc_url`).
+    pub market_address: Option<Address>,
+    /// The market's deployment block: the first block the indexer reads.
+    pub start_block: u64,
+    /// Blocks mined on top of a block before the indexer applies its events.
+    pub confirmations: u64,
+    /// How often the indexer looks for new blocks once caught up, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Most blocks one `eth_getLogs` request covers.
+    pub max_block_range: u64,
+    /// How often a replica tries to become leader, and the leader checks its lock connection, in milliseconds.
+    pub leader_check_ms: u64,
 }
 
 impl Default for Config {
@@ -47,6 +69,15 @@ impl Default for Config {
             session_ttl_secs: 24 * 3600,
             nonce_ttl_secs: 300,
             upload_quota_bytes: 8 << 30,
+            sender_key: None,
+            sender: SenderConfig::default(),
+            rpc_url: None,
+            market_address: None,
+            start_block: 0,
+            confirmations: 2,
+            poll_interval_ms: 2000,
+            max_block_range: 1000,
+            leader_check_ms: 1000,
         }
     }
 }
@@ -122,6 +153,31 @@ pub struct Cli {
     /// Bytes one address may upload per 24 hours [default: 8 GiB].
     #[arg(long, env = "TERN_MARKET_UPLOAD_QUOTA_BYTES")]
     pub upload_quota_bytes: Option<u64>,
+    /// The settlement sender's private key (hex) or a file holding it; prefer the variable or the file to the
+    /// flag, which other users can see in the process list.
+    #[arg(long, env = "TERN_MARKET_SENDER_KEY", hide_env_values = true)]
+    pub sender_key: Option<SenderKey>,
+    /// Chain JSON-RPC endpoint; the indexer runs when it is set [default: none].
+    #[arg(long, env = "TERN_MARKET_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Address of the market contract to index.
+    #[arg(long, env = "TERN_MARKET_MARKET_ADDRESS")]
+    pub market_address: Option<Address>,
+    /// The market's deployment block, where indexing starts [default: 0].
+    #[arg(long, env = "TERN_MARKET_START_BLOCK")]
+    pub start_block: Option<u64>,
+    /// Blocks on top of a block before its events are applied [default: 2].
+    #[arg(long, env = "TERN_MARKET_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// Indexer poll interval in milliseconds [default: 2000].
+    #[arg(long, env = "TERN_MARKET_POLL_INTERVAL_MS")]
+    pub poll_interval_ms: Option<u64>,
+    /// Most blocks per eth_getLogs request [default: 1000].
+    #[arg(long, env = "TERN_MARKET_MAX_BLOCK_RANGE")]
+    pub max_block_range: Option<u64>,
+    /// Leader election check interval in milliseconds [default: 1000].
+    #[arg(long, env = "TERN_MARKET_LEADER_CHECK_MS")]
+    pub leader_check_ms: Option<u64>,
 }
 
 impl Cli {
@@ -158,6 +214,30 @@ impl Cli {
         if let Some(quota) = self.upload_quota_bytes {
             config.upload_quota_bytes = quota;
         }
+        if let Some(key) = &self.sender_key {
+            config.sender_key = Some(key.clone());
+        }
+        if let Some(url) = &self.rpc_url {
+            config.rpc_url = Some(url.clone());
+        }
+        if let Some(market) = self.market_address {
+            config.market_address = Some(market);
+        }
+        if let Some(block) = self.start_block {
+            config.start_block = block;
+        }
+        if let Some(confirmations) = self.confirmations {
+            config.confirmations = confirmations;
+        }
+        if let Some(ms) = self.poll_interval_ms {
+            config.poll_interval_ms = ms;
+        }
+        if let Some(range) = self.max_block_range {
+            config.max_block_range = range;
+        }
+        if let Some(ms) = self.leader_check_ms {
+            config.leader_check_ms = ms;
+        }
         Ok(config)
     }
 }
@@ -186,6 +266,77 @@ mod tests {
         assert_eq!(config.max_json_bytes, 20);
         assert_eq!(config.blob_dir, Config::default().blob_dir);
         assert_eq!(config.database_url, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn sender_settings_and_the_key_stays_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        let key = "ab".repeat(32);
+        std::fs::write(
+            &path,
+            format!(
+                "rpc_url = \"http://127.0.0.1:8545\"\nsender_key = \"{key}\"\n\
+                 [sender]\nmax_fee_per_gas = 1000\nbump_after_blocks = 5\n"
+            ),
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--chain-id",
+            "31337",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(config.sender.max_fee_per_gas, 1000);
+        assert_eq!(config.sender.bump_after_blocks, 5);
+        assert_eq!(config.chain_id, 31337);
+        assert_eq!(
+            config.sender.confirmations,
+            SenderConfig::default().confirmations
+        );
+        assert!(config.sender_key.as_ref().unwrap().signer().is_ok());
+        assert!(!format!("{config:?}").contains(&key));
+    }
+
+    #[test]
+    fn chain_keys_from_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        std::fs::write(
+            &path,
+            "rpc_url = \"http://127.0.0.1:8545\"\n\
+             market_address = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n\
+             start_block = 7\nconfirmations = 5\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--confirmations",
+            "3",
+            "--poll-interval-ms",
+            "250",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(config.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(
+            config.market_address,
+            Some(
+                "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+                    .parse()
+                    .unwrap()
+            )
+        );
+        assert_eq!(config.start_block, 7);
+        assert_eq!(config.confirmations, 3);
+        assert_eq!(config.poll_interval_ms, 250);
+        assert_eq!(config.max_block_range, Config::default().max_block_range);
     }
 
     #[test]

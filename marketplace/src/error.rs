@@ -96,14 +96,6 @@ pub enum ApiError {
     /// Fields of the request are out of range.
     #[error("the request has invalid fields; fix each one listed in `fields`")]
     InvalidFields(Vec<FieldError>),
-    /// A query parameter is malformed or out of range.
-    #[error("invalid query parameter `{parameter}`: {message}")]
-    InvalidQuery {
-        /// The parameter.
-        parameter: &'static str,
-        /// What is wrong with it.
-        message: String,
-    },
     /// The address already has the most devices allowed.
     #[error(
         "this address has {limit} devices, the most allowed; remove one (DELETE /v1/devices/{{id}}) first"
@@ -115,6 +107,41 @@ pub enum ApiError {
     /// No device has this id.
     #[error("no device {0} is registered")]
     DeviceNotFound(String),
+    /// The job is not in the state the request needs.
+    #[error("job {job_id} is {state}; progress is taken only while it is claimed and training")]
+    JobNotTraining {
+        /// The job.
+        job_id: String,
+        /// Its state.
+        state: String,
+    },
+    /// A posted job names blobs that are not stored, or a deadline already past.
+    #[error("the job cannot be posted as it is; fix each problem listed in `fields`")]
+    BlobsOrDeadlines(Vec<FieldError>),
+    /// The service has no chain connection configured.
+    #[error(
+        "this marketplace is not connected to a chain (set rpc_url and market_address); jobs cannot be posted"
+    )]
+    ChainUnavailable,
+    /// The chain node could not be read; the cause is logged, never sent (the node's URL may hold an API key).
+    #[error("the chain could not be read: {0}")]
+    ChainRead(String),
+    /// A query parameter is unknown, repeated or has a value it does not take.
+    #[error("invalid query parameter `{param}`: {message}")]
+    InvalidQuery {
+        /// The parameter (empty when the query string as a whole does not parse).
+        param: String,
+        /// What is wrong and what it takes.
+        message: String,
+    },
+    /// A path segment that should be a job id is not one.
+    #[error("invalid job id in the path: {0:?}; expected 0x and 64 hex digits")]
+    InvalidJobId(String),
+    /// No job with this id is indexed.
+    #[error(
+        "no job {0} is indexed; a job appears once its creation is confirmed on chain (see GET /v1/jobs)"
+    )]
+    JobNotFound(String),
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -163,10 +190,14 @@ impl ApiError {
         match self {
             Self::InvalidContentId(_)
             | Self::InvalidSpecHash(_)
+            | Self::InvalidQuery { .. }
+            | Self::InvalidJobId(_)
             | Self::MalformedJson(_)
-            | Self::BodyRead(_)
-            | Self::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
-            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::JobNotTraining { .. } => StatusCode::CONFLICT,
+            Self::InvalidFields(_) | Self::BlobsOrDeadlines(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ChainUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ChainRead(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyDevices { .. } => StatusCode::CONFLICT,
             Self::DeviceNotFound(_) => StatusCode::NOT_FOUND,
             Self::SignIn(
@@ -183,7 +214,10 @@ impl ApiError {
             Self::InvalidSpec(_) | Self::ContentMismatch(_) | Self::InvalidBody { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::BlobNotFound(_) | Self::SpecNotFound(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BlobNotFound(_)
+            | Self::SpecNotFound(_)
+            | Self::JobNotFound(_)
+            | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -204,9 +238,15 @@ impl ApiError {
             Self::SpecNotFound(_) => "spec_not_found",
             Self::InvalidBody { .. } => "invalid_body",
             Self::InvalidFields(_) => "invalid_fields",
+            Self::BlobsOrDeadlines(_) => "job_not_postable",
+            Self::ChainUnavailable => "chain_unavailable",
+            Self::ChainRead(_) => "chain_unreachable",
             Self::InvalidQuery { .. } => "invalid_query",
             Self::TooManyDevices { .. } => "too_many_devices",
             Self::DeviceNotFound(_) => "device_not_found",
+            Self::InvalidJobId(_) => "invalid_job_id",
+            Self::JobNotFound(_) => "job_not_found",
+            Self::JobNotTraining { .. } => "job_not_training",
             Self::Unauthenticated => "unauthenticated",
             Self::SessionExpired => "session_expired",
             Self::SignIn(crate::auth::SignInError::Malformed(_)) => "malformed_sign_in_message",
@@ -236,7 +276,7 @@ impl ApiError {
                     })
                     .collect(),
             ),
-            Self::InvalidFields(errors) => (
+            Self::InvalidFields(errors) | Self::BlobsOrDeadlines(errors) => (
                 self.to_string(),
                 errors
                     .iter()
@@ -250,6 +290,17 @@ impl ApiError {
                 self.to_string(),
                 vec![ErrorField {
                     field: field.clone(),
+                    message: message.clone(),
+                }],
+            ),
+            Self::ChainRead(_) => (
+                "the chain node did not answer; try again later".to_string(),
+                Vec::new(),
+            ),
+            Self::InvalidQuery { param, message } => (
+                self.to_string(),
+                vec![ErrorField {
+                    field: param.clone(),
                     message: message.clone(),
                 }],
             ),
@@ -295,6 +346,15 @@ impl From<BlobError> for ApiError {
             BlobError::TooLarge { limit } => Self::PayloadTooLarge { limit },
             BlobError::Upload(e) => Self::BodyRead(e.to_string()),
             BlobError::Store(e) => Self::Internal(format!("blob store: {e}")),
+        }
+    }
+}
+
+impl From<crate::db::JobsError> for ApiError {
+    fn from(err: crate::db::JobsError) -> Self {
+        match err {
+            crate::db::JobsError::Database(e) => Self::Database(e),
+            crate::db::JobsError::Row(e) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -351,6 +411,12 @@ mod tests {
                 404,
                 "spec_not_found",
             ),
+            (ApiError::InvalidJobId("0x1".into()), 400, "invalid_job_id"),
+            (
+                ApiError::JobNotFound(format!("0x{}", "0".repeat(64))),
+                404,
+                "job_not_found",
+            ),
             (ApiError::NotFound, 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
         ];
@@ -359,6 +425,24 @@ mod tests {
             assert_eq!(err.code(), code);
             assert!(err.body().error.fields.is_empty());
         }
+    }
+
+    #[test]
+    fn a_bad_query_parameter_is_a_field() {
+        let err = ApiError::InvalidQuery {
+            param: "limit".into(),
+            message: "use 1 to 200".into(),
+        };
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        let body = err.body();
+        assert_eq!(body.error.code, "invalid_query");
+        assert!(
+            body.error.message.contains("`limit`"),
+            "{}",
+            body.error.message
+        );
+        assert_eq!(body.error.fields[0].field, "limit");
+        assert_eq!(body.error.fields[0].message, "use 1 to 200");
     }
 
     #[test]

@@ -12,7 +12,13 @@
 //!   directory backend, [`blobs::LocalBlobStore`]).
 //! - The web page for requesters, device owners and verifiers (`/`, `/jobs/{job_id}`, `/post`, `/devices`,
 //!   `/verify`): static HTML, CSS and ES modules embedded in the binary that call this API from the browser.
-//! - `GET /v1/health`, the OpenAPI 3 document at `GET /v1/openapi.json`, Prometheus metrics at `GET /metrics`.
+//! - `GET /v1/jobs` (filters `state`, `requester`, `worker`, `min_reward`; newest first with keyset pagination) and
+//!   `GET /v1/jobs/{job_id}` (with the job's event timeline): the market's jobs as the chain indexer mirrors them
+//!   from the contract's events ([`chain`]), with confirmations and reorg rollback. With `rpc_url` and
+//!   `market_address` set, the indexer runs on the leader replica ([`chain::leader`]).
+//! - The settlement sender ([`chain::sender`]): the transactions the service itself sends (expiries, audits
+//!   nobody triggered), from an outbox of intents in the database, each sent once across crashes and restarts.
+//! - `GET /v1/health` (with whether this replica leads), the OpenAPI 3 document at `GET /v1/openapi.json`, Prometheus metrics at `GET /metrics`.
 //!
 //! Every error is JSON, `{"error": {"code", "message", "fields"?}}`, mapped to its HTTP status in one place
 //! ([`ApiError`]). Configuration comes from a TOML file, `TERN_MARKET_*` variables and flags ([`Config`]).
@@ -30,6 +36,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod chain;
 mod config;
 mod controllers;
 pub mod db;
@@ -43,6 +50,8 @@ pub use controllers::auth::login::{LoginRequest, SessionOpened};
 pub use controllers::auth::nonce::NonceIssued;
 pub use controllers::auth::session::SessionInfo;
 pub use controllers::blobs::put::BlobStored;
+pub use controllers::jobs::get::JobDetail;
+pub use controllers::jobs::list::JobList;
 pub use controllers::service::Health;
 pub use controllers::specs::validate::SpecValidated;
 pub use error::{ApiError, ErrorBody, ErrorDetail, ErrorField};

@@ -14,7 +14,8 @@ use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
 use crate::blobs::BlobStore;
-use crate::controllers::{auth, blobs, devices, service, specs};
+use crate::chain::requester_txs::RequesterTxs;
+use crate::controllers::{accounts, auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::web;
@@ -32,6 +33,10 @@ pub(crate) struct AppState {
     pub(crate) nonce_ttl_secs: i64,
     pub(crate) session_ttl_secs: i64,
     pub(crate) upload_quota_bytes: u64,
+    /// Builds requesters' transactions; `None` when no chain is configured.
+    pub(crate) requester_txs: Option<Arc<RequesterTxs>>,
+    /// Whether this replica leads (runs the indexer).
+    pub(crate) leader: crate::chain::LeaderStatus,
     /// The OpenAPI document, serialized once.
     pub(crate) openapi: Bytes,
 }
@@ -56,13 +61,20 @@ pub(crate) fn router(state: AppState) -> Router {
             get(devices::list::list).post(devices::register::register),
         )
         .route("/devices/{device_id}", delete(devices::delete::delete))
+        .route(
+            "/jobs/{job_id}/progress",
+            get(jobs::progress_list::list).post(jobs::progress_report::report),
+        )
+        .route("/accounts/{address}", get(accounts::get::get))
         .route("/specs", post(specs::create::create))
         .route("/specs/validate", post(specs::validate::validate))
         .route("/specs/{spec_hash}", get(specs::get::get))
         .route(
             "/blobs/{content_id}",
             get(blobs::get::get).put(blobs::put::put),
-        );
+        )
+        .route("/jobs", get(jobs::list::list).post(jobs::create::create))
+        .route("/jobs/{job_id}", get(jobs::get::get));
     // The web page: HTML pages and their assets, served from the binary (web.rs).
     let pages = Router::new()
         .route("/", get(web::board))
@@ -119,7 +131,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 /// The OpenAPI 3 document of the API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tern marketplace", description = "Job specs and the content-addressed blob store (DESIGN.md §5)"),
+    info(title = "Tern marketplace", description = "Job specs, the content-addressed blob store and the jobs on chain (DESIGN.md §5)"),
     paths(
         service::health,
         service::openapi,
@@ -127,14 +139,20 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::login::login,
         auth::logout::logout,
         auth::session::session,
+        accounts::get::get,
         devices::register::register,
         devices::list::list,
         devices::delete::delete,
+        jobs::create::create,
+        jobs::progress_report::report,
+        jobs::progress_list::list,
         specs::create::create,
         specs::get::get,
         specs::validate::validate,
         blobs::put::put,
-        blobs::get::get
+        blobs::get::get,
+        jobs::list::list,
+        jobs::get::get
     ),
     components(schemas(
         crate::error::ErrorBody,
@@ -147,17 +165,32 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         auth::login::LoginRequest,
         auth::login::SessionOpened,
         auth::session::SessionInfo,
+        accounts::get::AccountView,
+        crate::db::AccountEventRecord,
         devices::Device,
         devices::register::RegisterDevice,
-        devices::list::DeviceList
+        devices::list::DeviceList,
+        jobs::progress_list::ProgressPoint,
+        jobs::progress_list::JobProgress,
+        jobs::create::PostJob,
+        jobs::create::TxToSend,
+        jobs::create::JobPosted,
+        jobs::list::JobList,
+        jobs::get::JobDetail,
+        crate::db::Job,
+        crate::db::Dispute,
+        crate::db::Vote,
+        crate::db::JobEventRecord
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "auth", description = "Wallet sign-in (EIP-4361) and sessions"),
         (name = "devices", description = "Workers' devices"),
+        (name = "accounts", description = "Stakes, earnings and slashes of an address, from the market's events"),
         (name = "specs", description = "Job specs"),
         (name = "blobs", description = "Content-addressed blobs"),
+        (name = "jobs", description = "Jobs as the chain indexer sees them on the market contract, posting them, and their progress"),
     )
 )]
 pub struct ApiDoc;

@@ -11,7 +11,11 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
+use crate::chain::requester_txs::RequesterTxs;
+use tokio_util::sync::CancellationToken;
+
 use crate::blobs::LocalBlobStore;
+use crate::chain::{Indexer, IndexerConfig, Leader};
 use crate::config::Config;
 use crate::db::Database;
 use crate::router::{self, ApiDoc, AppState};
@@ -23,11 +27,14 @@ pub struct Server {
     router: Router,
     local_addr: SocketAddr,
     metrics: PrometheusHandle,
+    /// The election and the tasks only the leader runs (the chain indexer when `rpc_url` is set).
+    leader: Leader,
 }
 
 impl Server {
     /// Opens the blob store, connects to the database and migrates it, and binds `config.listen` (port 0 picks a
-    /// free port; see [`Server::local_addr`]). A bad `database_url` is an error here.
+    /// free port; see [`Server::local_addr`]). A bad `database_url`, or an `rpc_url` that does not parse or comes
+    /// without `market_address`, is an error here. The chain is not contacted until the server runs.
     pub async fn bind(config: Config) -> std::io::Result<Self> {
         // The database first: a bad URL fails before anything is created on disk.
         let db = Database::connect(&config.database_url)
@@ -40,6 +47,39 @@ impl Server {
             secs(config.nonce_ttl_secs),
         )
         .map_err(std::io::Error::other)?;
+        let requester_txs = match (&config.rpc_url, config.market_address) {
+            (Some(url), Some(market)) => Some(Arc::new(
+                RequesterTxs::new(url, market).map_err(std::io::Error::other)?,
+            )),
+            _ => None,
+        };
+        let indexer = match (&config.rpc_url, config.market_address) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(std::io::Error::other(
+                    "rpc_url is set but market_address is not: set both to index the market \
+                     (market_address, TERN_MARKET_MARKET_ADDRESS or --market-address)",
+                ));
+            }
+            (Some(url), Some(market)) => {
+                let indexer_config = IndexerConfig {
+                    start_block: config.start_block,
+                    confirmations: config.confirmations,
+                    poll_interval: Duration::from_millis(config.poll_interval_ms),
+                    max_block_range: config.max_block_range.max(1),
+                    ..IndexerConfig::new(url.clone(), market)
+                };
+                Some(Indexer::new(db.clone(), indexer_config).map_err(std::io::Error::other)?)
+            }
+        };
+        let mut leader =
+            Leader::new(db.clone()).check_interval(Duration::from_millis(config.leader_check_ms));
+        if let Some(indexer) = indexer {
+            leader = leader.task("indexer", move |stop| {
+                let indexer = indexer.clone();
+                async move { indexer.run(stop).await }
+            });
+        }
         let store = LocalBlobStore::open(&config.blob_dir)?;
         let metrics = router::prometheus();
         let state = AppState {
@@ -52,6 +92,8 @@ impl Server {
             nonce_ttl_secs: secs(config.nonce_ttl_secs),
             session_ttl_secs: secs(config.session_ttl_secs),
             upload_quota_bytes: config.upload_quota_bytes,
+            requester_txs,
+            leader: leader.status(),
             openapi: serde_json::to_vec(&ApiDoc::openapi())
                 .map_err(std::io::Error::other)?
                 .into(),
@@ -63,6 +105,7 @@ impl Server {
             router: router::router(state),
             local_addr,
             metrics,
+            leader,
         })
     }
 
@@ -79,7 +122,8 @@ impl Server {
         .await
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The leader election (and, while
+    /// leading, the indexer) runs alongside and is stopped, releasing the leader lock, before this returns.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -94,9 +138,15 @@ impl Server {
                 metrics.run_upkeep();
             }
         });
+        let stop = CancellationToken::new();
+        let leader = tokio::spawn(self.leader.run(stop.clone()));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
+        stop.cancel();
+        if let Err(err) = leader.await {
+            tracing::error!(%err, "the leader tasks failed");
+        }
         upkeep.abort();
         served
     }

@@ -131,3 +131,23 @@ impl FromRequestParts<AppState> for SignedIn {
         })
     }
 }
+
+/// The job id in a `{job_id}` path segment, normalized to `0x` and 64 lowercase hex digits.
+pub(crate) struct JobId(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let raw = params
+            .into_iter()
+            .find_map(|(name, value)| (name == "job_id").then_some(value))
+            .ok_or(ApiError::NotFound)?;
+        crate::controllers::jobs::parse_job_id(&raw)
+            .map(Self)
+            .ok_or(ApiError::InvalidJobId(raw))
+    }
+}

@@ -16,15 +16,20 @@ pub struct Health {
     pub status: String,
     /// The service's version.
     pub version: String,
+    /// Whether this replica is the leader: the one that runs the chain indexer (of replicas sharing a PostgreSQL
+    /// database, exactly one is; on SQLite the process always is).
+    #[serde(default)]
+    pub leader: bool,
 }
 
 /// `GET /v1/health`
 #[utoipa::path(get, path = "/v1/health", tag = "service",
     responses((status = 200, description = "The service is up", body = Health)))]
-pub(crate) async fn health() -> Json<Health> {
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        leader: state.leader.is_leader(),
     })
 }
 

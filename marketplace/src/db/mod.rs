@@ -7,7 +7,11 @@
 //! both pools. Each table's queries live in a file of their own.
 
 mod auth;
+mod chain;
 mod devices;
+mod jobs;
+mod outbox;
+mod progress;
 mod specs;
 
 use std::str::FromStr;
@@ -18,7 +22,13 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 pub use auth::Session;
+pub(crate) use chain::Batch;
+pub use chain::{AccountEventRecord, ChainCursor, ChainDbError};
 pub use devices::DeviceRow;
+pub(crate) use jobs::AMOUNT_DIGITS;
+pub use jobs::{Dispute, Job, JobEventRecord, JobFilter, JobsError, RowError, Vote};
+pub use outbox::{IntentState, NewOutboxTx, OutboxIntent, OutboxSignError, OutboxTx};
+pub use progress::{ProgressRow, TrainingJob};
 pub use specs::StoredSpec;
 
 /// Runs `$body` with `$pool` bound to whichever typed pool `$db` holds. The body is compiled once per backend, so

@@ -1,8 +1,15 @@
 //! Integration tests: each starts the real server on an ephemeral 127.0.0.1 port and talks HTTP to it.
 
+mod accounts;
 mod auth;
 mod blobs;
+mod chain_util;
 mod devices;
+mod indexer;
+mod job_flow;
+mod jobs_api;
+mod leader;
+mod sender;
 mod service;
 mod specs;
 mod stored_specs;

@@ -44,7 +44,7 @@ pub(crate) async fn list(
             o.parse::<Address>()
                 .map(address_key)
                 .map_err(|_| ApiError::InvalidQuery {
-                    parameter: "owner",
+                    param: "owner".into(),
                     message: format!("{o:?} is not an address (0x and 40 hex digits)"),
                 })
         })
@@ -52,7 +52,7 @@ pub(crate) async fn list(
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::InvalidQuery {
-            parameter: "limit",
+            param: "limit".into(),
             message: format!("{limit} is not in 1..=500"),
         });
     }

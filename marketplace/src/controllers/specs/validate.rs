@@ -37,6 +37,11 @@ pub(crate) async fn validate(JsonBody(body): JsonBody) -> Result<Json<SpecValida
 pub(crate) fn check(body: &[u8]) -> Result<SpecValidated, ApiError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    parse(body).map(|(_, validated)| validated)
+}
+
+/// Parses and checks a job spec known to be JSON: the spec, and its specHash, canonical JSON and escrow.
+pub(crate) fn parse(body: &[u8]) -> Result<(JobSpec, SpecValidated), ApiError> {
     let spec = JobSpec::from_json(body).map_err(ApiError::InvalidSpec)?;
     let canonical = canonical_json(&spec);
     let hash = keccak256(&canonical);
@@ -44,10 +49,11 @@ pub(crate) fn check(body: &[u8]) -> Result<SpecValidated, ApiError> {
     for byte in hash {
         spec_hash.push_str(&format!("{byte:02x}"));
     }
-    Ok(SpecValidated {
+    let validated = SpecValidated {
         spec_hash,
         canonical_json: String::from_utf8(canonical)
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         escrow: spec.escrow().to_string(),
-    })
+    };
+    Ok((spec, validated))
 }
