@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod blobs;
+mod browser;
 mod chain_util;
 mod devices;
 mod indexer;

@@ -29,5 +29,35 @@ export async function allJobs(api, query, max = 500) {
   return jobs;
 }
 
+/**
+ * Fills the earnings section from GET /v1/accounts/{address} (the indexer's staking events): stake, credits,
+ * withdrawals, slashes and what `withdraw` would pay now. Resolves to false when the server has no such API.
+ */
+export async function renderAccount(api, address, el, usdt) {
+  let account;
+  try {
+    account = await api(`/v1/accounts/${address}`);
+  } catch {
+    return false;
+  }
+  const t = account.totals || {};
+  const staked = BigInt(t.Staked || 0) - BigInt(t.UnstakeWithdrawn || 0) - BigInt(t.StakeSlashed || 0);
+  const rows = [
+    ['Withdrawable now', usdt(account.withdrawable)],
+    ['Credited (rewards, fees, refunds)', usdt(t.Credited || '0')],
+    ['Withdrawn', usdt(t.Withdrawn || '0')],
+    ['Staked', usdt(staked.toString())],
+    ['Locked as bonds', usdt((BigInt(t.StakeLocked || 0) - BigInt(t.StakeUnlocked || 0)).toString())],
+    ['Slashed', usdt(t.StakeSlashed || '0')],
+  ];
+  const list = document.getElementById('account-totals');
+  list.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
+  const section = document.getElementById('earnings');
+  section.removeAttribute('data-pending');
+  section.classList.remove('placeholder');
+  document.getElementById('earnings-note').textContent = 'From the market\'s staking events, as indexed:';
+  return true;
+}
+
 /** Sum of base-unit decimal strings, as a string. */
 export const sum = (values) => values.reduce((acc, v) => acc + BigInt(v || 0), 0n).toString();

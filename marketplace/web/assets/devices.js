@@ -1,7 +1,7 @@
 // A device owner's page: the address's devices, the jobs it trained, and what those jobs say about earnings
 // until the per-account earnings API exists.
 import { api, el, hexSpan, initHeader, jobLink, missingEndpoint, session, stateBadge, status, usdt, when } from './app.js';
-import { accountAddress, allJobs, sum } from './account.js';
+import { accountAddress, allJobs, renderAccount, sum } from './account.js';
 
 const IN_FLIGHT = new Set(['claimed', 'submitted', 'auditing', 'verified', 'disputed']);
 
@@ -72,7 +72,7 @@ async function load() {
   document.getElementById('address').value = address;
   status('status', 'Loading…');
   try {
-    await Promise.all([loadDevices(address), loadJobs(address)]);
+    await Promise.all([loadDevices(address), loadJobs(address), renderAccount(api, address, el, usdt)]);
     status('status', '');
     document.getElementById('status').append('Showing ', hexSpan(address), '.');
   } catch (err) {

@@ -115,7 +115,7 @@ async function fetchJob() {
 }
 
 async function fetchProgress() {
-  const after = points.length ? points[points.length - 1].step : -1;
+  const after = points.length ? points[points.length - 1].step : 0; // steps start at 1
   try {
     const page = await api(`/v1/jobs/${encodeURIComponent(jobId)}/progress?after_step=${after}`);
     for (const p of page.points || []) if (!points.length || p.step > points[points.length - 1].step) points.push(p);

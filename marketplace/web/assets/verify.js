@@ -1,11 +1,9 @@
-// A verifier's page: jobs whose audit events name this address, with attested intervals and fees. There is no
-// list filter by verifier, so it reads the recent jobs of the states an audit reaches and their events.
+// A verifier's page: the jobs whose audit assigns this address (GET /v1/jobs?verifier=), what it attested in
+// each (from the job's events), and its account.
 import { api, el, hexSpan, initHeader, jobLink, missingEndpoint, stateBadge, status, usdt } from './app.js';
-import { accountAddress, allJobs, sum } from './account.js';
+import { accountAddress, allJobs, renderAccount, sum } from './account.js';
 import { verifierPart } from './events.js';
 
-const AUDIT_STATES = ['auditing', 'verified', 'disputed', 'finalized', 'slashed', 'refunded'];
-const PER_STATE = 100;
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
 async function pool(items, limit, fn) {
@@ -24,14 +22,16 @@ async function load() {
     return;
   }
   document.getElementById('address').value = address;
-  status('status', 'Reading the audits of recent jobs…');
+  status('status', 'Reading the audits…');
+  renderAccount(api, address, el, usdt);
   let jobs = [];
   try {
-    for (const state of AUDIT_STATES) jobs.push(...await allJobs(api, { state }, PER_STATE));
+    jobs = await allJobs(api, { verifier: address });
   } catch (err) {
     status('status', missingEndpoint(err) ? 'This server does not list jobs yet.' : `Could not load jobs: ${err.message}`, 'error');
     return;
   }
+  // The list says which jobs assign this verifier; the events say what it did in each.
   const details = await pool(jobs, 4, (j) => api(`/v1/jobs/${j.job_id}`).catch(() => null));
   const mine = details.filter(Boolean).map((job) => ({ job, part: verifierPart(job.events, address) })).filter((x) => x.part);
   document.querySelector('#audits tbody').replaceChildren(...(mine.length ? mine.map(({ job, part }) => el('tr', { 'data-job-id': job.job_id },
@@ -42,7 +42,7 @@ async function load() {
     el('td', { class: 'num' }, String(part.attested)),
     el('td', { class: 'num' }, usdt(job.verifier_fee)),
     el('td', {}, part.disputes ? String(part.disputes) : '—'),
-  )) : [el('tr', {}, el('td', { colspan: 7 }, 'No audits by this address among recent jobs.'))]));
+  )) : [el('tr', {}, el('td', { colspan: 7 }, 'No audit has assigned this address.'))]));
   const fees = (pred) => sum(mine.filter(pred).map(({ job, part }) => (BigInt(job.verifier_fee || 0) * BigInt(part.attested)).toString()));
   const rows = [
     ['Fees of attested intervals, finalized jobs', usdt(fees(({ job }) => job.state === 'finalized'))],
@@ -51,7 +51,7 @@ async function load() {
   ];
   document.getElementById('earnings-summary').replaceChildren(...rows.flatMap(([t, v]) => [el('dt', {}, t), el('dd', {}, v)]));
   status('status', '');
-  document.getElementById('status').append(`${mine.length} job(s) audited by `, hexSpan(address), ` among ${jobs.length} recent jobs.`);
+  document.getElementById('status').append(`${mine.length} job(s) audited by `, hexSpan(address), '.');
 }
 
 initHeader();
