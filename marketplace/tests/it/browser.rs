@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use serde_json::Value;
+use serde_json::json;
 use tern_contracts::devnet::{Devnet, Role};
 
-use crate::util::TestApp;
+use crate::util::{TestApp, client_with};
 
 /// The repository root (the crate is one level below it).
 fn root() -> PathBuf {
@@ -96,9 +97,9 @@ impl Stack {
         Self { devnet, app }
     }
 
-    /// Runs `node marketplace/web/tests/<script> <marketplace url> <rpc url>`; fails the test with its output
-    /// unless it exits 0. Returns the JSON of its `RESULT {...}` line (null if it printed none).
-    async fn run_script(&self, script: &str) -> Value {
+    /// Runs `node marketplace/web/tests/<script> <marketplace url> <rpc url>` with `env` added; fails the test
+    /// with its output unless it exits 0. Returns the JSON of its `RESULT {...}` line (null if it printed none).
+    async fn run_script(&self, script: &str, env: &[(&str, &str)]) -> Value {
         let path = root().join("marketplace/web/tests").join(script);
         let mut command = std::process::Command::new("node");
         command
@@ -106,6 +107,7 @@ impl Stack {
             .arg(self.app.url(""))
             .arg(self.devnet.endpoint())
             .env("TERN_CHROMIUM", chromium())
+            .envs(env.iter().copied())
             .current_dir(root())
             .stdin(Stdio::null());
         // On the blocking pool: the server and the indexer run on this test's runtime meanwhile.
@@ -136,7 +138,7 @@ async fn a_requester_signs_in_uploads_a_dataset_and_posts_a_job_from_the_page() 
         return;
     }
     let stack = Stack::start().await;
-    let result = stack.run_script("browser.mjs").await;
+    let result = stack.run_script("browser.mjs", &[]).await;
 
     // What the page did, as the API sees it: the job is on chain and indexed, posted by the wallet's account
     // with the spec the form built, which names the uploaded dataset.
@@ -175,4 +177,50 @@ async fn a_requester_signs_in_uploads_a_dataset_and_posts_a_job_from_the_page() 
         .unwrap();
     let spec: Value = serde_json::from_str(stored["canonical_json"].as_str().unwrap()).unwrap();
     assert_eq!(spec["dataset"]["id"], result["dataset_id"], "{spec}");
+}
+
+#[tokio::test]
+async fn the_job_page_draws_the_loss_curve_and_follows_new_reports() {
+    if !browser_available("browser test") {
+        return;
+    }
+    let stack = Stack::start().await;
+    let (devnet, app) = (&stack.devnet, &stack.app);
+    // A job posted and claimed on chain, with three progress reports from its worker.
+    let requester = devnet.client(Role::Requester).await.unwrap();
+    let params = devnet.job_params("web-progress").await.unwrap();
+    requester.approve(params.escrow()).await.unwrap();
+    let job = requester.create_job(&params).await.unwrap().outcome;
+    let worker = devnet.client(Role::Worker).await.unwrap();
+    worker.approve(params.worker_bond).await.unwrap();
+    worker.stake(params.worker_bond).await.unwrap();
+    worker.claim_job(job).await.unwrap();
+    let job_id = alloy::hex::encode_prefixed(alloy::primitives::B256::from(job));
+    let url = app.url(&format!("/v1/jobs/{job_id}"));
+    for _ in 0..600 {
+        let state = app.anon.get(&url).send().await.unwrap();
+        if state.status() == 200 && state.json::<Value>().await.unwrap()["state"] == "claimed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = app.sign_in(&devnet.signer(Role::Worker).unwrap()).await;
+    let as_worker = client_with(&token);
+    for (step, loss) in [(1, 3.25), (2, 3.0), (3, 2.5)] {
+        let response = as_worker
+            .post(format!("{url}/progress"))
+            .json(&json!({"step": step, "loss": loss, "tokens_per_second": 150.0, "eta_seconds": 100}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    let result = stack
+        .run_script(
+            "progress.mjs",
+            &[("TERN_WEB_JOB", &job_id), ("TERN_WEB_WORKER_TOKEN", &token)],
+        )
+        .await;
+    assert_eq!(result["points"], 4);
 }
