@@ -5,16 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::providers::{Provider, ProviderBuilder};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
-use crate::chain::requester_txs::RequesterTxs;
-use tokio_util::sync::CancellationToken;
-
 use crate::blobs::LocalBlobStore;
+use crate::chain::keeper::{self, Keeper};
+use crate::chain::requester_txs::RequesterTxs;
+use crate::chain::sender::SenderConfig;
 use crate::chain::{Indexer, IndexerConfig, Leader};
 use crate::config::Config;
 use crate::db::Database;
@@ -78,6 +80,28 @@ impl Server {
             leader = leader.task("indexer", move |stop| {
                 let indexer = indexer.clone();
                 async move { indexer.run(stop).await }
+            });
+        }
+        if let (Some(url), Some(market), Some(key)) =
+            (&config.rpc_url, config.market_address, &config.sender_key)
+        {
+            let provider = ProviderBuilder::new()
+                .connect_http(url.parse().map_err(std::io::Error::other)?)
+                .erased();
+            let keeper = Keeper::new(db.clone(), provider, market);
+            let sender_config = SenderConfig {
+                chain_id: Some(config.chain_id),
+                ..config.sender.clone()
+            };
+            let (url, key) = (url.clone(), key.clone());
+            leader = leader.task("settlement", move |stop| {
+                keeper::settle(
+                    keeper.clone(),
+                    url.clone(),
+                    key.clone(),
+                    sender_config.clone(),
+                    stop,
+                )
             });
         }
         let store = LocalBlobStore::open(&config.blob_dir)?;

@@ -525,6 +525,24 @@ impl Database {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Jobs the keeper looks at: those a deadline-driven call may move at chain time `now` (deadline passed), and
+    /// every submitted job (whose audit may be due), soonest deadline first, at most `limit`.
+    pub async fn jobs_due(&self, now: u64, limit: u32) -> Result<Vec<Job>, JobsError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('open', 'claimed', 'submitted', 'auditing', 'verified') \
+             AND (state = 'submitted' OR (deadline > 0 AND deadline < $1)) ORDER BY deadline LIMIT $2"
+        );
+        let rows = on_pool!(self, pool => sqlx::query_as::<_, JobRow>(&sql)
+            .bind(to_i64(now))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(JobRow::into_job)
+            .collect::<Result<_, _>>()?)
+    }
+
     /// The events of job `job_id`, in chain order.
     pub async fn job_events(&self, job_id: &str) -> Result<Vec<JobEventRecord>, JobsError> {
         let sql = format!(

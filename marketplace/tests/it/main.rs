@@ -9,6 +9,7 @@ mod devices;
 mod indexer;
 mod job_flow;
 mod jobs_api;
+mod keeper;
 mod leader;
 mod sender;
 mod service;
