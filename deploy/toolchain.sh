@@ -4,7 +4,9 @@
 #   2. checks that forge, anvil, cast and the solc wrapper (deploy/solc) run
 #   3. Mesa's lavapipe Vulkan driver (apt package mesa-vulkan-drivers) for the wgpu tests on CPU; needs root,
 #      skipped with a message otherwise (or when TERN_SKIP_APT=1)
-#   4. prints the versions
+#   4. Debian's Chromium (apt package chromium, /usr/bin/chromium) for the web page's browser test, driven by the
+#      npm package playwright-core from step 1; root or sudo needed, skipped like step 3 (TERN_SKIP_APT=1)
+#   5. prints the versions
 # Works from any working directory.
 set -euo pipefail
 
@@ -98,7 +100,38 @@ else
   fi
 fi
 
-# ---------------------------------------------------------------- 4. versions
+# ---------------------------------------------------------------- 4. Chromium (the web page's browser test)
+# The test (marketplace/tests/it/browser.rs) skips without it, except in CI (CI set), where it fails.
+if [[ -x /usr/bin/chromium ]]; then
+  say "chromium present (/usr/bin/chromium)"
+elif [[ "${TERN_SKIP_APT:-0}" == 1 ]]; then
+  say "chromium missing; TERN_SKIP_APT=1, skipping apt-get (the browser test will skip, or fail in CI)"
+elif ! command -v apt-get >/dev/null; then
+  say "chromium missing and apt-get not available: install Chromium and set TERN_CHROMIUM for the browser test"
+else
+  SUDO=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      SUDO=(sudo -n)
+    else
+      SUDO=(skip)
+    fi
+  fi
+  if [[ "${SUDO[0]:-}" == skip ]]; then
+    say "chromium missing and not root: skipping; as root run: apt-get update && apt-get install -y chromium"
+  else
+    say "installing chromium"
+    if "${SUDO[@]}" apt-get update -q && \
+       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; then
+      [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
+      say "chromium installed"
+    else
+      say "WARNING: apt-get install chromium failed; the browser test will skip (or fail in CI)"
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------- 5. versions
 say "versions:"
 printf '  node   %s\n' "$(node --version)"
 printf '  npm    %s\n' "$(npm --version)"
@@ -107,6 +140,12 @@ for tool in forge anvil cast; do
 done
 printf '  solc   %s (solc-js via deploy/solc)\n' "$("$TERN_SOLC" --version | sed -n 's/^Version: //p')"
 printf '  openzeppelin-contracts %s\n' "$(node -p "require('./node_modules/@openzeppelin/contracts/package.json').version")"
+printf '  playwright-core %s\n' "$(node -p "require('./node_modules/playwright-core/package.json').version")"
+if [[ -x /usr/bin/chromium ]]; then
+  printf '  chromium %s\n' "$(/usr/bin/chromium --version 2>/dev/null | head -n1)"
+else
+  printf '  chromium (not installed)\n'
+fi
 if command -v cargo >/dev/null; then
   printf '  cargo  %s\n' "$(cargo --version)"
   printf '  rustc  %s\n' "$(rustc --version)"

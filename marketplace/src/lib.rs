@@ -10,6 +10,8 @@
 //! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
 //!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
 //!   directory backend, [`blobs::LocalBlobStore`]).
+//! - The web page for requesters, device owners and verifiers (`/`, `/jobs/{job_id}`, `/post`, `/devices`,
+//!   `/verify`): static HTML, CSS and ES modules embedded in the binary that call this API from the browser.
 //! - `GET /v1/jobs` (filters `state`, `requester`, `worker`, `min_reward`; newest first with keyset pagination) and
 //!   `GET /v1/jobs/{job_id}` (with the job's event timeline): the market's jobs as the chain indexer mirrors them
 //!   from the contract's events ([`chain`]), with confirmations and reorg rollback. With `rpc_url` and
@@ -41,6 +43,7 @@ pub mod db;
 mod error;
 mod router;
 mod server;
+mod web;
 
 pub use config::{Cli, Config, ConfigError};
 pub use controllers::auth::login::{LoginRequest, SessionOpened};

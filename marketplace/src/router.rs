@@ -18,6 +18,7 @@ use crate::chain::requester_txs::RequesterTxs;
 use crate::controllers::{accounts, auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::web;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -74,9 +75,18 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/jobs", get(jobs::list::list).post(jobs::create::create))
         .route("/jobs/{job_id}", get(jobs::get::get));
+    // The web page: HTML pages and their assets, served from the binary (web.rs).
+    let pages = Router::new()
+        .route("/", get(web::board))
+        .route("/jobs/{job_id}", get(web::job))
+        .route("/post", get(web::post))
+        .route("/devices", get(web::devices))
+        .route("/verify", get(web::verify))
+        .route("/assets/{version}/{file}", get(web::asset));
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(service::metrics))
+        .merge(pages)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(json_limit)
