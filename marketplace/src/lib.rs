@@ -7,9 +7,9 @@
 //! - `POST /v1/specs` checks a job spec the same way and stores its canonical JSON under its `specHash` (201 when
 //!   new, 200 when already stored); `GET /v1/specs/{spec_hash}` returns it. The database is SQLite (embedded, the
 //!   default) or PostgreSQL, chosen by `database_url` and migrated at startup ([`db::Database`]).
-//! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
-//!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
-//!   directory backend, [`blobs::LocalBlobStore`]).
+//! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to storage while
+//!   it is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
+//!   directory backend, [`blobs::LocalBlobStore`], and an S3-compatible one, [`blobs::S3BlobStore`]).
 //! - `GET /v1/jobs` (filters `state`, `requester`, `worker`, `min_reward`; newest first with keyset pagination) and
 //!   `GET /v1/jobs/{job_id}` (with the job's event timeline): the market's jobs as the chain indexer mirrors them
 //!   from the contract's events ([`chain`]), with confirmations and reorg rollback. With `rpc_url` and
