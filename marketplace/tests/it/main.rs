@@ -8,6 +8,7 @@ mod indexer;
 mod job_flow;
 mod jobs_api;
 mod leader;
+mod moto;
 mod sender;
 mod service;
 mod specs;
