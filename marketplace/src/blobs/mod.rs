@@ -23,8 +23,8 @@ use tern_protocol::{ContentHasher, ContentId, ContentMismatch};
 mod local;
 mod s3;
 
-pub use local::LocalBlobStore;
-pub use s3::{S3BlobStore, S3Config, S3Secret};
+pub use local::{LocalBlobStore, STALE_UPLOAD_AGE};
+pub use s3::{MAX_PARTS_IN_FLIGHT, MIN_PART_BYTES, S3BlobStore, S3Config, S3Secret};
 
 /// A stream of a blob's bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;

@@ -88,6 +88,7 @@ on_both_stores!(
     concurrent_uploads_of_one_blob,
     big_blob_streamed_in_small_chunks,
     missing_blob_is_404,
+    interrupted_upload_leaves_nothing,
 );
 
 fn blob(len: usize) -> Vec<u8> {
@@ -338,6 +339,61 @@ async fn missing_blob_is_404(store: Store) {
     );
     let response = app.app.anon.head(app.blob_url(&id)).send().await.unwrap();
     assert_eq!(response.status(), 404);
+}
+
+async fn interrupted_upload_leaves_nothing(store: Store) {
+    let Some(app) = BlobApp::start(store, |_| {}).await else {
+        return;
+    };
+    let data = blob(PART + PART / 2);
+    let id = ContentId::of(&data);
+    // The client sends more than a part, waits until the server holds the upload (a temporary file, or an S3
+    // multipart upload with its first part), then fails its body, which drops the connection mid-upload.
+    let bucket = app.bucket.clone();
+    let tmp = app.app.blob_dir.path().join("tmp");
+    let upload_open = move || {
+        let bucket = bucket.clone();
+        let tmp = tmp.clone();
+        async move {
+            match bucket {
+                Some(bucket) => bucket.open_uploads().await > 0,
+                None => std::fs::read_dir(&tmp).unwrap().count() > 0,
+            }
+        }
+    };
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        data.chunks(64 << 10).map(|c| Ok(c.to_vec())).collect();
+    let failure = futures_util::stream::once(async move {
+        for _ in 0..200 {
+            if upload_open().await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(std::io::Error::other("the client gives up"))
+    });
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks).chain(failure));
+    let sent = app
+        .app
+        .client
+        .put(app.blob_url(&id))
+        .body(body)
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+
+    // The server notices the broken body (or drops the request) and cleans up after itself.
+    let mut left = usize::MAX;
+    for _ in 0..200 {
+        left = app.stored().await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0);
+    let response = app.app.client.get(app.blob_url(&id)).send().await.unwrap();
+    expect_error(response, 404, "blob_not_found").await;
 }
 
 #[tokio::test]

@@ -94,6 +94,7 @@ fn in_ci() -> bool {
 }
 
 /// A bucket of one test's own on the shared server.
+#[derive(Clone)]
 pub struct Bucket {
     pub name: String,
     endpoint: String,
