@@ -6,7 +6,10 @@
 #      skipped with a message otherwise (or when TERN_SKIP_APT=1)
 #   4. Debian's Chromium (apt package chromium, /usr/bin/chromium) for the web page's browser test, driven by the
 #      npm package playwright-core from step 1; root or sudo needed, skipped like step 3 (TERN_SKIP_APT=1)
-#   5. prints the versions
+#   5. moto, the S3-compatible test server of the marketplace's S3 blob store tests (PyPI, pinned), in a Python
+#      virtual environment at .tern/tools/moto (gitignored); skipped with a message when python3 or its venv
+#      module is missing or the install fails (or when TERN_SKIP_MOTO=1), and those tests skip outside CI
+#   6. prints the versions
 # Works from any working directory.
 set -euo pipefail
 
@@ -131,7 +134,34 @@ else
   fi
 fi
 
-# ---------------------------------------------------------------- 5. versions
+# ---------------------------------------------------------------- 5. moto (S3-compatible test server)
+# Only the S3 service and the HTTP server's own packages (moto[server] would bring every AWS service's).
+MOTO_VENV="$ROOT/.tern/tools/moto"
+MOTO_VERSION=5.2.5
+MOTO_PINS=("moto[s3]==$MOTO_VERSION" "flask==3.1.3" "flask-cors==6.0.5")
+moto_ok() {
+  "$MOTO_VENV/bin/python" -c "import flask, flask_cors, moto.server; assert moto.__version__ == '$MOTO_VERSION'" \
+    >/dev/null 2>&1
+}
+if moto_ok; then
+  say "moto $MOTO_VERSION present ($MOTO_VENV)"
+elif [[ "${TERN_SKIP_MOTO:-0}" == 1 ]]; then
+  say "moto missing; TERN_SKIP_MOTO=1, skipping (the S3 blob store tests will skip, or fail under CI=true)"
+elif ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  say "moto missing and python3 with venv/ensurepip not available: skipping (the S3 blob store tests will skip)"
+else
+  say "installing moto $MOTO_VERSION into $MOTO_VENV"
+  rm -rf "$MOTO_VENV"
+  if python3 -m venv "$MOTO_VENV" && \
+     "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "${MOTO_PINS[@]}" && moto_ok; then
+    say "moto installed"
+  else
+    rm -rf "$MOTO_VENV"
+    say "WARNING: installing moto failed; the S3 blob store tests will skip (or fail under CI=true)"
+  fi
+fi
+
+# ---------------------------------------------------------------- 6. versions
 say "versions:"
 printf '  node   %s\n' "$(node --version)"
 printf '  npm    %s\n' "$(npm --version)"
@@ -154,4 +184,9 @@ if icd="$(lavapipe_icd)"; then
   printf '  lavapipe %s\n' "$icd"
 else
   printf '  lavapipe (not installed)\n'
+fi
+if moto_ok; then
+  printf '  moto   %s (.tern/tools/moto)\n' "$MOTO_VERSION"
+else
+  printf '  moto   (not installed)\n'
 fi

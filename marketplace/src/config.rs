@@ -8,6 +8,7 @@ use alloy::primitives::Address;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::blobs::{BlobBackend, S3Config};
 use crate::chain::sender::{SenderConfig, SenderKey};
 
 /// The service's settings.
@@ -16,8 +17,14 @@ use crate::chain::sender::{SenderConfig, SenderKey};
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Where blobs are stored: `"local"` (the directory `blob_dir`, the default), `"s3"` (the bucket of `[s3]`)
+    /// or `"s3://BUCKET[/PREFIX]"`.
+    pub blob_store: BlobBackend,
     /// Directory of the local blob store (created if missing).
     pub blob_dir: PathBuf,
+    /// The S3-compatible blob store's endpoint, region, bucket, prefix and credentials (`[s3]`), used when
+    /// `blob_store` is S3. Credentials left out come from the usual AWS variables; secrets are never logged.
+    pub s3: S3Config,
     /// Largest blob an upload may carry, in bytes.
     pub max_blob_bytes: u64,
     /// Largest JSON request body, in bytes.
@@ -60,7 +67,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            blob_store: BlobBackend::Local,
             blob_dir: PathBuf::from(".tern/market/blobs"),
+            s3: S3Config::default(),
             max_blob_bytes: 1 << 30,
             max_json_bytes: 1 << 20,
             database_url: "sqlite://.tern/market/market.db?mode=rwc".to_string(),
@@ -128,6 +137,25 @@ pub struct Cli {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "TERN_MARKET_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Blob store: `local`, `s3` or `s3://BUCKET[/PREFIX]` [default: local].
+    #[arg(long, env = "TERN_MARKET_BLOB_STORE")]
+    pub blob_store: Option<BlobBackend>,
+    /// S3-compatible endpoint URL [default: AWS_ENDPOINT, else AWS's own]. Credentials come from the AWS_*
+    /// variables or the configuration file, never from flags.
+    #[arg(long, env = "TERN_MARKET_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: AWS_REGION, else us-east-1].
+    #[arg(long, env = "TERN_MARKET_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// S3 bucket of the blob store.
+    #[arg(long, env = "TERN_MARKET_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// Key prefix of the blobs in the bucket [default: none].
+    #[arg(long, env = "TERN_MARKET_S3_PREFIX")]
+    pub s3_prefix: Option<String>,
+    /// Allow a plain-HTTP S3 endpoint (a local test server).
+    #[arg(long, env = "TERN_MARKET_S3_ALLOW_HTTP")]
+    pub s3_allow_http: Option<bool>,
     /// Directory of the local blob store [default: .tern/market/blobs].
     #[arg(long, env = "TERN_MARKET_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
@@ -190,8 +218,26 @@ impl Cli {
         if let Some(listen) = self.listen {
             config.listen = listen;
         }
+        if let Some(backend) = &self.blob_store {
+            config.blob_store = backend.clone();
+        }
         if let Some(dir) = &self.blob_dir {
             config.blob_dir.clone_from(dir);
+        }
+        if let Some(endpoint) = &self.s3_endpoint {
+            config.s3.endpoint = Some(endpoint.clone());
+        }
+        if let Some(region) = &self.s3_region {
+            config.s3.region = Some(region.clone());
+        }
+        if let Some(bucket) = &self.s3_bucket {
+            config.s3.bucket = Some(bucket.clone());
+        }
+        if let Some(prefix) = &self.s3_prefix {
+            config.s3.prefix.clone_from(prefix);
+        }
+        if let Some(allow) = self.s3_allow_http {
+            config.s3.allow_http = allow;
         }
         if let Some(max) = self.max_blob_bytes {
             config.max_blob_bytes = max;
@@ -337,6 +383,55 @@ mod tests {
         assert_eq!(config.confirmations, 3);
         assert_eq!(config.poll_interval_ms, 250);
         assert_eq!(config.max_block_range, Config::default().max_block_range);
+    }
+
+    #[test]
+    fn blob_store_keys_and_the_secret_stays_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("market.toml");
+        std::fs::write(
+            &path,
+            "blob_store = \"s3\"\n\
+             [s3]\nendpoint = \"http://127.0.0.1:9000\"\nbucket = \"blobs\"\nallow_http = true\n\
+             access_key_id = \"tern\"\nsecret_access_key = \"very-secret-key\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "marketplace",
+            "--config",
+            path.to_str().unwrap(),
+            "--s3-prefix",
+            "market",
+            "--s3-region",
+            "eu-west-1",
+        ])
+        .unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(
+            config.blob_store,
+            BlobBackend::S3 {
+                bucket: None,
+                prefix: None
+            }
+        );
+        assert_eq!(config.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(config.s3.bucket.as_deref(), Some("blobs"));
+        assert_eq!(config.s3.prefix, "market");
+        assert_eq!(config.s3.region.as_deref(), Some("eu-west-1"));
+        assert!(config.s3.allow_http);
+        assert_eq!(config.s3.part_bytes, S3Config::default().part_bytes);
+        assert!(!format!("{config:?}").contains("very-secret-key"));
+
+        let cli = Cli::try_parse_from(["marketplace", "--blob-store", "s3://b/p"]).unwrap();
+        assert_eq!(
+            cli.config().unwrap().blob_store,
+            BlobBackend::S3 {
+                bucket: Some("b".into()),
+                prefix: Some("p".into())
+            }
+        );
+        assert!(Cli::try_parse_from(["marketplace", "--blob-store", "gcs"]).is_err());
+        assert_eq!(Config::default().blob_store, BlobBackend::Local);
     }
 
     #[test]

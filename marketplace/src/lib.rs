@@ -7,9 +7,9 @@
 //! - `POST /v1/specs` checks a job spec the same way and stores its canonical JSON under its `specHash` (201 when
 //!   new, 200 when already stored); `GET /v1/specs/{spec_hash}` returns it. The database is SQLite (embedded, the
 //!   default) or PostgreSQL, chosen by `database_url` and migrated at startup ([`db::Database`]).
-//! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to disk while it
-//!   is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
-//!   directory backend, [`blobs::LocalBlobStore`]).
+//! - `PUT`/`GET`/`HEAD /v1/blobs/{content_id}`: a content-addressed blob store. An upload streams to storage while
+//!   it is hashed and is kept only if its bytes hash to the id in the path ([`blobs::BlobStore`], with a local
+//!   directory backend, [`blobs::LocalBlobStore`], and an S3-compatible one, [`blobs::S3BlobStore`]).
 //! - The web page for requesters, device owners and verifiers (`/`, `/jobs/{job_id}`, `/post`, `/devices`,
 //!   `/verify`): static HTML, CSS and ES modules embedded in the binary that call this API from the browser.
 //! - `GET /v1/jobs` (filters `state`, `requester`, `worker`, `min_reward`; newest first with keyset pagination) and

@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
 use crate::auth::SignInPolicy;
-use crate::blobs::LocalBlobStore;
 use crate::chain::keeper::{self, Keeper};
 use crate::chain::requester_txs::RequesterTxs;
 use crate::chain::sender::SenderConfig;
@@ -35,8 +34,9 @@ pub struct Server {
 
 impl Server {
     /// Opens the blob store, connects to the database and migrates it, and binds `config.listen` (port 0 picks a
-    /// free port; see [`Server::local_addr`]). A bad `database_url`, or an `rpc_url` that does not parse or comes
-    /// without `market_address`, is an error here. The chain is not contacted until the server runs.
+    /// free port; see [`Server::local_addr`]). A bad `database_url`, an `rpc_url` that does not parse or comes
+    /// without `market_address`, or an S3 blob store whose bucket cannot be reached, is an error here. The chain
+    /// is not contacted until the server runs.
     pub async fn bind(config: Config) -> std::io::Result<Self> {
         // The database first: a bad URL fails before anything is created on disk.
         let db = Database::connect(&config.database_url)
@@ -104,10 +104,12 @@ impl Server {
                 )
             });
         }
-        let store = LocalBlobStore::open(&config.blob_dir)?;
+        let store = crate::blobs::open(&config.blob_store, &config.blob_dir, &config.s3)
+            .await
+            .map_err(std::io::Error::other)?;
         let metrics = router::prometheus();
         let state = AppState {
-            store: Arc::new(store),
+            store,
             db,
             max_blob_bytes: config.max_blob_bytes,
             max_json_bytes: config.max_json_bytes,

@@ -12,6 +12,7 @@ mod job_flow;
 mod jobs_api;
 mod keeper;
 mod leader;
+mod moto;
 mod sender;
 mod service;
 mod specs;

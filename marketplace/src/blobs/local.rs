@@ -1,82 +1,19 @@
-//! The content-addressed blob store: a [`BlobStore`] trait and its local directory backend, [`LocalBlobStore`].
-//!
-//! A blob is written only under the id its bytes hash to: [`BlobStore::put`] hashes the stream as it arrives and
-//! refuses the blob (storing nothing) if the hash is not the id it was uploaded under, or if it grows past the
-//! size limit. An S3-compatible backend can implement the same trait.
+//! The local directory backend.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use futures_util::{Stream, StreamExt};
-use tern_protocol::{ContentHasher, ContentId, ContentMismatch};
+use tern_protocol::ContentId;
 use tokio::io::AsyncWriteExt;
 
-/// A stream of a blob's bytes.
-pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+use super::{BlobError, BlobReader, BlobStore, ByteStream, PutOutcome, UploadCheck, hex_of};
 
-/// Why a blob was not stored or read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BlobError {
-    /// The bytes do not hash to the id; nothing was stored.
-    #[error(transparent)]
-    Mismatch(#[from] ContentMismatch),
-    /// The blob is larger than the limit; nothing was stored.
-    #[error("the blob is larger than the limit of {limit} bytes")]
-    TooLarge {
-        /// The limit, in bytes.
-        limit: u64,
-    },
-    /// The upload stream failed (the client's side).
-    #[error("the upload stream failed: {0}")]
-    Upload(io::Error),
-    /// The store failed (the service's side).
-    #[error("blob store: {0}")]
-    Store(io::Error),
-}
-
-/// What an upload did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PutOutcome {
-    /// The blob was stored.
-    Created,
-    /// The blob was already stored; the upload was checked and dropped.
-    Existed,
-}
-
-/// A stored blob being read.
-pub struct BlobReader {
-    /// Its size in bytes.
-    pub len: u64,
-    /// Its bytes.
-    pub stream: ByteStream,
-}
-
-impl std::fmt::Debug for BlobReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobReader")
-            .field("len", &self.len)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where blobs live. Object-safe, so the service holds an `Arc<dyn BlobStore>`.
-pub trait BlobStore: Send + Sync + 'static {
-    /// Stores the bytes of `body` as blob `id` if they hash to `id` and are at most `max_bytes` long; otherwise
-    /// stores nothing. Storing a blob that is already there is not an error.
-    fn put(
-        &self,
-        id: ContentId,
-        body: ByteStream,
-        max_bytes: u64,
-    ) -> BoxFuture<'_, Result<PutOutcome, BlobError>>;
-
-    /// Opens blob `id`, or `None` if it is not stored.
-    fn get(&self, id: ContentId) -> BoxFuture<'_, Result<Option<BlobReader>, BlobError>>;
-}
+/// How old a file in `tmp/` must be before [`LocalBlobStore::open`] deletes it. An upload in progress writes its
+/// file with every chunk, so only files a crash abandoned get this old.
+pub const STALE_UPLOAD_AGE: Duration = Duration::from_secs(3600);
 
 /// Blobs as files in a directory: `<dir>/sha256/<first two hex digits>/<64 hex digits>`. Uploads stream into
 /// `<dir>/tmp/` and are renamed into place once checked, so a reader never sees a partial blob.
@@ -86,12 +23,22 @@ pub struct LocalBlobStore {
 }
 
 impl LocalBlobStore {
-    /// A store in `dir`, creating the directory if needed.
+    /// A store in `dir`, creating the directory if needed and deleting temporary files older than
+    /// [`STALE_UPLOAD_AGE`] that a crash left in `tmp/`.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(dir.join("tmp"))?;
         std::fs::create_dir_all(dir.join("sha256"))?;
-        Ok(Self { dir })
+        let store = Self { dir };
+        let swept = store.sweep_tmp(STALE_UPLOAD_AGE)?;
+        if swept > 0 {
+            tracing::info!(
+                swept,
+                dir = %store.dir.display(),
+                "deleted stale temporary upload files"
+            );
+        }
+        Ok(store)
     }
 
     /// The directory of the store.
@@ -101,9 +48,34 @@ impl LocalBlobStore {
 
     /// The file of blob `id`.
     pub fn path_of(&self, id: &ContentId) -> PathBuf {
-        let hex = id.to_string();
-        let hex = &hex[tern_protocol::CONTENT_ID_PREFIX.len()..];
+        let hex = hex_of(id);
         self.dir.join("sha256").join(&hex[..2]).join(hex)
+    }
+
+    /// Deletes the files in `tmp/` last modified more than `older_than` ago; returns how many. A file that
+    /// vanishes meanwhile (its upload finished) is skipped.
+    pub fn sweep_tmp(&self, older_than: Duration) -> io::Result<usize> {
+        let now = SystemTime::now();
+        let mut swept = 0;
+        for entry in std::fs::read_dir(self.dir.join("tmp"))? {
+            let entry = entry?;
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|modified| now.duration_since(modified).ok());
+            if !meta.is_file() || age.is_none_or(|age| age <= older_than) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => swept += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(swept)
     }
 
     async fn put_inner(
@@ -119,23 +91,13 @@ impl LocalBlobStore {
             .map_err(BlobError::Store)?;
         let mut file =
             tokio::fs::File::from_std(temp.as_file().try_clone().map_err(BlobError::Store)?);
-        let mut hasher = ContentHasher::new();
+        let mut check = UploadCheck::new(max_bytes);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Upload)?;
-            if hasher.bytes() + chunk.len() as u64 > max_bytes {
-                return Err(BlobError::TooLarge { limit: max_bytes });
-            }
-            hasher.update(&chunk);
+            check.update(&chunk)?;
             file.write_all(&chunk).await.map_err(BlobError::Store)?;
         }
-        let actual = hasher.finish();
-        if actual != id {
-            return Err(ContentMismatch {
-                expected: id,
-                actual,
-            }
-            .into());
-        }
+        check.finish(id)?;
         file.sync_all().await.map_err(BlobError::Store)?;
         drop(file);
         let dest = self.path_of(&id);
@@ -186,6 +148,8 @@ impl BlobStore for LocalBlobStore {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
 
     fn stream(chunks: &[&'static [u8]]) -> ByteStream {
@@ -229,5 +193,33 @@ mod tests {
         assert!(matches!(err, BlobError::TooLarge { limit: 4 }));
         assert!(store.get(other).await.unwrap().is_none());
         assert_eq!(files_in(&dir.path().join("tmp")), 0);
+    }
+
+    #[test]
+    fn open_sweeps_only_stale_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let stale = tmp.join("upload-stale");
+        let fresh = tmp.join("upload-fresh");
+        std::fs::write(&stale, b"left by a crash").unwrap();
+        std::fs::write(&fresh, b"an upload in progress").unwrap();
+        let age = |path: &Path, secs: u64| {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(SystemTime::now() - Duration::from_secs(secs))
+                .unwrap();
+        };
+        age(&stale, 2 * 3600);
+        age(&fresh, 60);
+
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+        assert_eq!(store.sweep_tmp(STALE_UPLOAD_AGE).unwrap(), 0);
+        assert_eq!(store.sweep_tmp(Duration::from_secs(30)).unwrap(), 1);
+        assert_eq!(files_in(&tmp), 0);
     }
 }
