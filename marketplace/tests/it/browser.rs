@@ -15,9 +15,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use alloy::primitives::{B256, U256};
+use alloy::providers::{Provider, ProviderBuilder};
 use serde_json::Value;
 use serde_json::json;
-use tern_contracts::devnet::{Devnet, Role};
+use tern_contracts::devnet::{Devnet, FakeTrace, Role};
+use tern_contracts::reveal_args;
+use tern_marketplace::chain::sender::SenderKey;
+use tern_protocol::ContentId;
 
 use crate::util::{TestApp, client_with};
 
@@ -74,7 +79,7 @@ fn browser_available(test: &str) -> bool {
     false
 }
 
-/// anvil with the market, and the marketplace indexing it.
+/// anvil with the market, and the marketplace indexing it and running its keeper.
 struct Stack {
     devnet: Devnet,
     app: TestApp,
@@ -86,15 +91,33 @@ impl Stack {
         let devnet = Devnet::spawn()
             .await
             .expect("anvil (run deploy/toolchain.sh)");
+        // The service sends its own transactions (the keeper's finalize) from the account that plays it.
+        let service_key = devnet.signer(Role::Deployer).unwrap();
         let app = TestApp::with(|c| {
             c.rpc_url = Some(devnet.endpoint());
             c.market_address = Some(devnet.market());
             c.start_block = devnet.deploy_block();
             c.confirmations = 0;
             c.poll_interval_ms = 50;
+            c.sender_key = Some(SenderKey::new(alloy::hex::encode(service_key.to_bytes())));
+            c.sender.poll_interval_ms = 100;
         })
         .await;
         Self { devnet, app }
+    }
+
+    /// Polls the marketplace until job `job_id` is in `state`.
+    async fn wait_for_state(&self, job_id: &str, state: &str) {
+        let url = self.app.url(&format!("/v1/jobs/{job_id}"));
+        for _ in 0..600 {
+            let response = self.app.anon.get(&url).send().await.unwrap();
+            if response.status() == 200 && response.json::<Value>().await.unwrap()["state"] == state
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("job {job_id} never reached {state}");
     }
 
     /// Runs `node marketplace/web/tests/<script> <marketplace url> <rpc url>` with `env` added; fails the test
@@ -223,4 +246,119 @@ async fn the_job_page_draws_the_loss_curve_and_follows_new_reports() {
         )
         .await;
     assert_eq!(result["points"], 4);
+}
+
+#[tokio::test]
+async fn a_job_posted_from_the_page_is_watched_through_training_to_payout() {
+    if !browser_available("browser test") {
+        return;
+    }
+    let stack = Stack::start().await;
+    let (devnet, app) = (&stack.devnet, &stack.app);
+
+    // The requester posts the job from the page, signing with the injected wallet.
+    let posted = stack.run_script("browser.mjs", &[]).await;
+    let job_id = posted["job_id"].as_str().unwrap().to_string();
+    let id: U256 = job_id.parse().unwrap();
+
+    // A verifier is in the pool; the worker stakes its bond and claims the job on chain.
+    let verifier = devnet.client(Role::Verifier).await.unwrap();
+    let stake = devnet.config().min_verifier_stake;
+    verifier.approve(stake).await.unwrap();
+    verifier.stake(stake).await.unwrap();
+    verifier.join_verifier_pool().await.unwrap();
+    let worker = devnet.client(Role::Worker).await.unwrap();
+    let job = worker.job(id).await.unwrap();
+    worker.approve(job.worker_bond).await.unwrap();
+    worker.stake(job.worker_bond).await.unwrap();
+    worker.claim_job(id).await.unwrap();
+    stack.wait_for_state(&job_id, "claimed").await;
+
+    // It trains, reporting progress; the page draws the curve and follows it live.
+    let token = app.sign_in(&devnet.signer(Role::Worker).unwrap()).await;
+    let as_worker = client_with(&token);
+    for (step, loss) in [(1, 3.25), (2, 3.0), (3, 2.5)] {
+        let response = as_worker
+            .post(app.url(&format!("/v1/jobs/{job_id}/progress")))
+            .json(&json!({"step": step, "loss": loss, "tokens_per_second": 150.0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+    let progress = stack
+        .run_script(
+            "progress.mjs",
+            &[("TERN_WEB_JOB", &job_id), ("TERN_WEB_WORKER_TOKEN", &token)],
+        )
+        .await;
+    assert_eq!(progress["points"], 4);
+
+    // It submits its trace and uploads the adapter; the audit samples intervals; the verifier attests them. The
+    // trace is a fake one (the real worker agent is another part); the adapter is real bytes under their hash.
+    let adapter = b"the adapter file of this job".to_vec();
+    let adapter_id = ContentId::of(&adapter);
+    let uploaded = as_worker
+        .put(app.url(&format!("/v1/blobs/{adapter_id}")))
+        .body(adapter.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let mut trace = FakeTrace::honest(id, job.num_intervals, job.checkpoint_interval, 1).unwrap();
+    trace.adapter_hash = B256::from(*adapter_id.digest());
+    let result = worker
+        .submit_result(id, trace.root(), trace.adapter_hash)
+        .await
+        .unwrap()
+        .outcome;
+    devnet.mine(devnet.config().audit_delay).await.unwrap();
+    let seed = worker.audit_seed(&result).await.unwrap();
+    let intervals = worker
+        .sample_intervals(seed, job.num_intervals, job.sample_count)
+        .await
+        .unwrap();
+    let (starts, proofs) = reveal_args(&trace.commitment, &trace.state_hashes, &intervals).unwrap();
+    worker
+        .start_audit_and_reveal(id, &result, starts, proofs)
+        .await
+        .unwrap();
+    let audit = verifier.audit_of(id).await.unwrap();
+    let sampled = verifier.audit_intervals(id, &audit).await.unwrap();
+    let starts = verifier.revealed_checkpoints(id).await.unwrap();
+    let (mut indexes, mut ends, mut proofs) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (&j, &start)) in sampled.iter().zip(&starts).enumerate() {
+        indexes.push(i as u64);
+        ends.push(FakeTrace::step(id, j as u32, start));
+        proofs.push(trace.commitment.proof(j as usize + 1).unwrap());
+    }
+    verifier
+        .attest(id, &audit, &indexes, ends, proofs)
+        .await
+        .unwrap();
+    stack.wait_for_state(&job_id, "verified").await;
+
+    // The challenge window passes; nobody calls finalize but the service's keeper.
+    let service = devnet.address(Role::Deployer);
+    let provider = ProviderBuilder::new().connect_http(devnet.endpoint().parse().unwrap());
+    let sent_before = provider.get_transaction_count(service).await.unwrap();
+    devnet
+        .advance_time(u64::from(devnet.config().challenge_window) + 1)
+        .await
+        .unwrap();
+    stack.wait_for_state(&job_id, "finalized").await;
+    let sent_after = provider.get_transaction_count(service).await.unwrap();
+    assert_eq!(
+        sent_after - sent_before,
+        1,
+        "the keeper sent exactly the finalize"
+    );
+
+    // The page shows the payout: finalized, every interval attested, the adapter downloadable.
+    let finished = stack
+        .run_script("finalized.mjs", &[("TERN_WEB_JOB", &job_id)])
+        .await;
+    assert_eq!(finished["attested"], u64::from(job.sample_count));
+    assert_eq!(finished["adapter_bytes"], adapter.len());
+    assert_eq!(finished["adapter"], format!("/v1/blobs/{adapter_id}"));
 }

@@ -97,7 +97,7 @@ export function describe(event) {
     case 'resultsubmitted': return `Result submitted: trace root ${field(d, 'traceRoot')}, adapter ${field(d, 'adapterHash')}`;
     case 'auditstarted': return `Audit started: intervals ${(field(d, 'intervals') || []).join(', ')}`;
     case 'checkpointsrevealed': return `Worker revealed ${(field(d, 'startStateHashes') || []).length} checkpoint(s)`;
-    case 'intervalsattested': return `${field(d, 'verifier')} attested interval(s) ${(field(d, 'indexes') || []).map((i) => Number(i) + 1).join(', ')}`;
+    case 'intervalsattested': return `${field(d, 'verifier')} attested sampled interval(s) #${(field(d, 'indexes') || []).map((i) => Number(i) + 1).join(', #')}`;
     case 'verifierreplaced': return `Verifier of sampled interval ${Number(field(d, 'index')) + 1} replaced by ${field(d, 'replacement')}`;
     case 'disputeopened': return `Dispute on sampled interval ${Number(field(d, 'index')) + 1} by ${field(d, 'challenger')}`;
     case 'committeedrawn': return `Committee drawn: ${(field(d, 'members') || []).join(', ')}`;
