@@ -65,6 +65,36 @@ done
 [[ -x "$TERN_SOLC" ]] || die "deploy/solc is not executable"
 "$TERN_SOLC" --version >/dev/null || die "deploy/solc (solc-js wrapper) does not run"
 
+# apt_install PACKAGE WHAT: installs a Debian package for WHAT (a phrase for messages), as root or through
+# passwordless sudo. Returns 1, saying why, when it cannot (TERN_SKIP_APT=1, no apt-get, not root) or when the
+# install fails; the callers go on without it.
+apt_install() {
+  local package="$1" what="$2" sudo=()
+  if [[ "${TERN_SKIP_APT:-0}" == 1 ]]; then
+    say "$package missing; TERN_SKIP_APT=1, skipping apt-get ($what will be unavailable)"
+    return 1
+  fi
+  if ! command -v apt-get >/dev/null; then
+    say "$package missing and apt-get not available: install it by hand for $what"
+    return 1
+  fi
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      say "$package missing and not root: skipping; as root run: apt-get update && apt-get install -y $package"
+      return 1
+    fi
+  fi
+  say "installing $package"
+  if "${sudo[@]}" apt-get update -q && \
+     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package"; then
+    return 0
+  fi
+  say "WARNING: apt-get install $package failed; $what will be unavailable"
+  return 1
+}
+
 # ---------------------------------------------------------------- 3. lavapipe (Vulkan on CPU)
 lavapipe_icd() {
   local f
@@ -76,62 +106,18 @@ lavapipe_icd() {
 
 if icd="$(lavapipe_icd)"; then
   say "lavapipe present ($icd)"
-elif [[ "${TERN_SKIP_APT:-0}" == 1 ]]; then
-  say "lavapipe missing; TERN_SKIP_APT=1, skipping apt-get (GPU-path tests on CPU will be unavailable)"
-elif ! command -v apt-get >/dev/null; then
-  say "lavapipe missing and apt-get not available: install Mesa's Vulkan drivers (lavapipe) by hand for the wgpu tests"
-else
-  SUDO=()
-  if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-      SUDO=(sudo -n)
-    else
-      SUDO=(skip)
-    fi
-  fi
-  if [[ "${SUDO[0]:-}" == skip ]]; then
-    say "lavapipe missing and not root: skipping; as root run: apt-get update && apt-get install -y mesa-vulkan-drivers"
-  else
-    say "installing mesa-vulkan-drivers (lavapipe)"
-    if "${SUDO[@]}" apt-get update -q && \
-       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mesa-vulkan-drivers; then
-      icd="$(lavapipe_icd)" || die "mesa-vulkan-drivers installed but no lavapipe ICD (lvp_icd.*.json) found"
-      say "lavapipe installed ($icd)"
-    else
-      say "WARNING: apt-get install mesa-vulkan-drivers failed; wgpu tests on CPU will be unavailable"
-    fi
-  fi
+elif apt_install mesa-vulkan-drivers "the wgpu tests on CPU"; then
+  icd="$(lavapipe_icd)" || die "mesa-vulkan-drivers installed but no lavapipe ICD (lvp_icd.*.json) found"
+  say "lavapipe installed ($icd)"
 fi
 
 # ---------------------------------------------------------------- 4. Chromium (the web page's browser test)
 # The test (marketplace/tests/it/browser.rs) skips without it, except in CI (CI set), where it fails.
 if [[ -x /usr/bin/chromium ]]; then
   say "chromium present (/usr/bin/chromium)"
-elif [[ "${TERN_SKIP_APT:-0}" == 1 ]]; then
-  say "chromium missing; TERN_SKIP_APT=1, skipping apt-get (the browser test will skip, or fail in CI)"
-elif ! command -v apt-get >/dev/null; then
-  say "chromium missing and apt-get not available: install Chromium and set TERN_CHROMIUM for the browser test"
-else
-  SUDO=()
-  if [[ "$(id -u)" -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-      SUDO=(sudo -n)
-    else
-      SUDO=(skip)
-    fi
-  fi
-  if [[ "${SUDO[0]:-}" == skip ]]; then
-    say "chromium missing and not root: skipping; as root run: apt-get update && apt-get install -y chromium"
-  else
-    say "installing chromium"
-    if "${SUDO[@]}" apt-get update -q && \
-       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; then
-      [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
-      say "chromium installed"
-    else
-      say "WARNING: apt-get install chromium failed; the browser test will skip (or fail in CI)"
-    fi
-  fi
+elif apt_install chromium "the browser test (it skips, or fails in CI)"; then
+  [[ -x /usr/bin/chromium ]] || die "chromium installed but /usr/bin/chromium is missing"
+  say "chromium installed"
 fi
 
 # ---------------------------------------------------------------- 5. moto (S3-compatible test server)
