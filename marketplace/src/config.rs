@@ -126,6 +126,16 @@ impl Config {
     }
 }
 
+/// How the binary writes its log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the span fields.
+    Json,
+}
+
 /// The command line of the `marketplace` binary. Every flag can also be given as a `TERN_MARKET_*` variable; flags
 /// and variables override the configuration file.
 #[derive(Debug, Clone, Default, Parser)]
@@ -134,6 +144,10 @@ pub struct Cli {
     /// TOML configuration file (keys: the fields of `Config`).
     #[arg(long, env = "TERN_MARKET_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors); the level comes
+    /// from `RUST_LOG` [default: text].
+    #[arg(long, env = "TERN_MARKET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "TERN_MARKET_LISTEN")]
     pub listen: Option<SocketAddr>,

@@ -45,7 +45,7 @@ mod router;
 mod server;
 mod web;
 
-pub use config::{Cli, Config, ConfigError};
+pub use config::{Cli, Config, ConfigError, LogFormat};
 pub use controllers::auth::login::{LoginRequest, SessionOpened};
 pub use controllers::auth::nonce::NonceIssued;
 pub use controllers::auth::session::SessionInfo;
