@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tern_contracts::bindings::TernMarket;
 use tern_contracts::devnet::{Devnet, FakeTrace, Holdings, Phase, Role, Snapshot};
-use tern_contracts::{Market, reveal_args};
+use tern_contracts::{JobParams, Market, reveal_args};
 
 use crate::api::{Api, job_hex};
 use crate::market::Marketplace;
@@ -62,6 +62,8 @@ struct Demo<'a> {
     /// Reads balances and states; sends nothing.
     view: Market,
     job_id: Option<U256>,
+    /// Gas of the `createJob` the requester sent (its row waits for the job's id).
+    created_gas: u64,
     rows: Vec<Row>,
 }
 
@@ -72,9 +74,9 @@ pub async fn play(devnet: &Devnet, market: &Marketplace) -> anyhow::Result<DemoO
         api: Api::new(market.url()),
         view: devnet.client(Role::Deployer).await?,
         job_id: None,
+        created_gas: 0,
         rows: Vec::new(),
     };
-    let requester = devnet.client(Role::Requester).await?;
     let worker = devnet.client(Role::Worker).await?;
     let verifier = devnet.client(Role::Verifier).await?;
     let config = devnet.config().clone();
@@ -96,92 +98,11 @@ pub async fn play(devnet: &Devnet, market: &Marketplace) -> anyhow::Result<DemoO
         .await?;
 
     // The requester, through the marketplace: sign in, upload, post, send what the service answers.
-    let requester_key = devnet.signer(Role::Requester)?;
-    let as_requester = demo
-        .api
-        .sign_in(&requester_key)
-        .await
-        .context("the requester's sign-in")?;
-    println!("  requester signed in to the marketplace (Sign-In with Ethereum)");
-    let base = as_requester.upload(BASE_MODEL).await?;
-    let data = as_requester.upload(DATASET).await?;
-    println!(
-        "  requester uploaded a base model {base} ({} bytes, made up)",
-        BASE_MODEL.len()
-    );
-    println!(
-        "  requester uploaded a dataset    {data} ({} bytes, made up)",
-        DATASET.len()
-    );
-    println!(
-        "    (placeholders: blobs are content-addressed, any bytes make a valid id; nothing trains on them)"
-    );
-    let mut spec: Value = serde_json::from_str(EXAMPLE_SPEC).context("the example job spec")?;
-    spec["base_model"]["id"] = json!(base.to_string());
-    spec["dataset"]["id"] = json!(data.to_string());
-    spec["training"]["steps"] = json!(params.total_steps);
-    spec["verification"]["checkpoint_interval"] = json!(params.checkpoint_interval);
-    spec["verification"]["sample_count"] = json!(params.sample_count);
-    spec["price"]["reward"] = json!(params.reward.to_string());
-    spec["price"]["verifier_fee"] = json!(params.verifier_fee.to_string());
-    spec["price"]["worker_bond"] = json!(params.worker_bond.to_string());
-    spec["deadlines"]["open_until"] = json!(params.open_until);
-    spec["deadlines"]["train_duration"] = json!(params.train_duration);
-    let posted = as_requester.post_job(&spec).await?;
-    let spec_hash = posted["spec_hash"]
-        .as_str()
-        .context("the posted job has no spec_hash")?
-        .to_string();
-    let transactions = posted["transactions"]
-        .as_array()
-        .context("the posted job has no transactions")?;
-    println!(
-        "  requester posted the spec {spec_hash}: escrow {} USDT, {} transactions to send",
-        usdt_str(posted["escrow"].as_str().unwrap_or("0")),
-        transactions.len()
-    );
-    let wallet = ProviderBuilder::new()
-        .wallet(requester_key)
-        .connect_http(devnet.endpoint().parse().context("the chain's URL")?);
-    let mut created_gas = None;
-    for tx in transactions {
-        let description = tx["description"].as_str().unwrap_or("");
-        let to: Address = tx["to"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .context("a transaction without a valid `to`")?;
-        let input: Bytes = tx["data"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .context("a transaction without valid `data`")?;
-        let creates = input.starts_with(&TernMarket::createJobCall::SELECTOR);
-        let receipt = wallet
-            .send_transaction(TransactionRequest::default().with_to(to).with_input(input))
-            .await
-            .with_context(|| format!("sending {description:?}"))?
-            .get_receipt()
-            .await
-            .with_context(|| format!("the receipt of {description:?}"))?;
-        if !receipt.status() {
-            bail!("the marketplace's transaction {description:?} reverted");
-        }
-        if creates {
-            // Its row waits for the job id, which the marketplace tells below.
-            created_gas = Some(receipt.gas_used);
-        } else {
-            demo.row("approve", Role::Requester, Setup, receipt.gas_used)
-                .await?;
-        }
-    }
-    let created_gas = created_gas.context("the marketplace's transactions create no job")?;
-    let job_id = demo
-        .api
-        .wait_for_posted(requester.sender(), &spec_hash, INDEX_LIMIT)
-        .await?;
+    let job_id = demo.post_job(&params).await?;
     demo.job_id = Some(job_id);
     let job_page = market_page(market, job_id);
     println!("  job {}  page {job_page}", job_hex(job_id));
-    demo.row("createJob", Role::Requester, Lifecycle, created_gas)
+    demo.row("createJob", Role::Requester, Lifecycle, demo.created_gas)
         .await?;
 
     // The worker: bond, claim, (simulated) training with progress reports, trace, audit.
@@ -315,6 +236,97 @@ pub async fn play(devnet: &Devnet, market: &Marketplace) -> anyhow::Result<DemoO
 }
 
 impl Demo<'_> {
+    /// The requester's part, through the marketplace: signs in, uploads the blobs, posts the spec built from
+    /// `params`, sends the transactions the service answers with; returns the job's id once the service lists it.
+    async fn post_job(&mut self, params: &JobParams) -> anyhow::Result<U256> {
+        let requester_key = self.devnet.signer(Role::Requester)?;
+        let as_requester = self
+            .api
+            .sign_in(&requester_key)
+            .await
+            .context("the requester's sign-in")?;
+        println!("  requester signed in to the marketplace (Sign-In with Ethereum)");
+        let base = as_requester.upload(BASE_MODEL).await?;
+        let data = as_requester.upload(DATASET).await?;
+        println!(
+            "  requester uploaded a base model {base} ({} bytes, made up)",
+            BASE_MODEL.len()
+        );
+        println!(
+            "  requester uploaded a dataset    {data} ({} bytes, made up)",
+            DATASET.len()
+        );
+        println!(
+            "    (placeholders: blobs are content-addressed, any bytes make a valid id; nothing trains on them)"
+        );
+        let mut spec: Value = serde_json::from_str(EXAMPLE_SPEC).context("the example job spec")?;
+        spec["base_model"]["id"] = json!(base.to_string());
+        spec["dataset"]["id"] = json!(data.to_string());
+        spec["training"]["steps"] = json!(params.total_steps);
+        spec["verification"]["checkpoint_interval"] = json!(params.checkpoint_interval);
+        spec["verification"]["sample_count"] = json!(params.sample_count);
+        spec["price"]["reward"] = json!(params.reward.to_string());
+        spec["price"]["verifier_fee"] = json!(params.verifier_fee.to_string());
+        spec["price"]["worker_bond"] = json!(params.worker_bond.to_string());
+        spec["deadlines"]["open_until"] = json!(params.open_until);
+        spec["deadlines"]["train_duration"] = json!(params.train_duration);
+        let posted = as_requester.post_job(&spec).await?;
+        let spec_hash = posted["spec_hash"]
+            .as_str()
+            .context("the posted job has no spec_hash")?
+            .to_string();
+        let transactions = posted["transactions"]
+            .as_array()
+            .context("the posted job has no transactions")?;
+        println!(
+            "  requester posted the spec {spec_hash}: escrow {} USDT, {} transactions to send",
+            usdt_str(posted["escrow"].as_str().unwrap_or("0")),
+            transactions.len()
+        );
+        let wallet = ProviderBuilder::new()
+            .wallet(requester_key)
+            .connect_http(self.devnet.endpoint().parse().context("the chain's URL")?);
+        let mut created_gas = None;
+        for tx in transactions {
+            let description = tx["description"].as_str().unwrap_or("");
+            let to: Address = tx["to"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .context("a transaction without a valid `to`")?;
+            let input: Bytes = tx["data"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .context("a transaction without valid `data`")?;
+            let creates = input.starts_with(&TernMarket::createJobCall::SELECTOR);
+            let receipt = wallet
+                .send_transaction(TransactionRequest::default().with_to(to).with_input(input))
+                .await
+                .with_context(|| format!("sending {description:?}"))?
+                .get_receipt()
+                .await
+                .with_context(|| format!("the receipt of {description:?}"))?;
+            if !receipt.status() {
+                bail!("the marketplace's transaction {description:?} reverted");
+            }
+            if creates {
+                // Its row waits for the job id, which the marketplace tells below.
+                created_gas = Some(receipt.gas_used);
+            } else {
+                self.row("approve", Role::Requester, Phase::Setup, receipt.gas_used)
+                    .await?;
+            }
+        }
+        self.created_gas = created_gas.context("the marketplace's transactions create no job")?;
+        self.api
+            .wait_for_posted(
+                self.devnet.address(Role::Requester),
+                &spec_hash,
+                INDEX_LIMIT,
+            )
+            .await
+    }
+
+    /// Records and prints a step of `actor`.
     async fn row(
         &mut self,
         name: &'static str,

@@ -34,11 +34,14 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // The service's own warnings and errors (RUST_LOG to see more); the demo's output is on stdout.
+    // The service's own warnings and errors (RUST_LOG to see more); the demo's output is on stdout. alloy's
+    // block pollers are quiet: the devnet's provider keeps polling until it is dropped, just after anvil stops,
+    // and failures that matter surface through the calls that hit them.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,alloy_rpc_client::poller=off")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
