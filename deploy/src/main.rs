@@ -1,28 +1,53 @@
 //! `tern-devnet`: a whole local Tern network on one machine.
 //!
-//! For now it starts anvil, deploys the USDT mock (mainnet USDT's quirks) and the market, and plays one honest job
-//! from posting to payout, printing the job's state, everyone's money and the gas of each transaction. Later parts
-//! of Tern (marketplace, worker, verifier) join the same network as they arrive.
+//! It starts anvil, deploys the USDT mock (mainnet USDT's quirks) and the market, starts the marketplace service in
+//! this process (indexing the market, settling with the Deployer's key, serving its web page), and plays one honest
+//! job through it from posting to payout, printing the job's state on chain and in the marketplace's API,
+//! everyone's money and the gas of each transaction. The worker's training is simulated for now; the worker agent
+//! and the verifier join the same network as they arrive.
 
-use alloy::primitives::U256;
+mod api;
+mod demo;
+mod market;
+
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use clap::Parser;
-use tern_contracts::devnet::{
-    Devnet, Holdings, Phase, Role, ScenarioReport, Snapshot, honest_scenario,
-};
+use tern_contracts::devnet::{Devnet, Role};
 
-/// Start a local Tern network and play an honest job to payout.
+use crate::market::Marketplace;
+
+/// Start a local Tern network (chain, contracts, marketplace) and play an honest job through it to payout.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Keep the chain running after the demo (until Ctrl-C), so you can inspect it with `cast`.
+    /// Keep the chain and the marketplace running after the demo (until Ctrl-C), to look at the job in the
+    /// browser or inspect the chain with `cast`.
     #[arg(long)]
     keep_running: bool,
+    /// Address the marketplace listens on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The service's own warnings and errors (RUST_LOG to see more); the demo's output is on stdout. alloy's
+    // block pollers are quiet: the devnet's provider keeps polling until it is dropped, just after anvil stops,
+    // and failures that matter surface through the calls that hit them.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,alloy_rpc_client::poller=off")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    // The port first: a taken one fails before anything starts.
+    let listen = market::resolve_port(args.listen)?;
     let devnet = Devnet::spawn()
         .await
         .context("could not start the local chain: run deploy/toolchain.sh, or set TERN_ANVIL to an anvil binary")?;
@@ -33,107 +58,64 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("USDT mock    {}", devnet.token());
     println!("market       {}", devnet.market());
+    println!(
+        "{:<12} {} (plays the marketplace: its keeper and settlement sender)",
+        Role::Deployer.to_string(),
+        devnet.address(Role::Deployer)
+    );
     for role in [Role::Requester, Role::Worker, Role::Verifier] {
         println!("{:<12} {}", role.to_string(), devnet.address(role));
     }
+
+    let market = Marketplace::start(&devnet, listen).await?;
+    println!("marketplace  {}/", market.url());
+    println!(
+        "data         {} (its SQLite database and blobs; removed on exit, the chain ends with this process)",
+        market.data_dir().display()
+    );
     println!();
 
-    let report = honest_scenario(&devnet)
-        .await
-        .context("the honest job did not complete")?;
-    print_report(&report);
+    // Ctrl-C during the demo still stops the service and removes its directory.
+    let played = tokio::select! {
+        played = demo::play(&devnet, &market) => played.context("the demo job did not complete"),
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("waiting for Ctrl-C")?;
+            Err(anyhow::anyhow!("interrupted"))
+        }
+    };
+    let outcome = match played {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            if let Err(stop_err) = market.shutdown().await {
+                eprintln!("also: {stop_err:#}");
+            }
+            return Err(err);
+        }
+    };
 
     if args.keep_running {
+        println!("\nthe network keeps running:");
+        println!("  job board    {}/", market.url());
+        println!("  the job      {}", outcome.job_page);
         println!(
-            "\nchain still running at {}; Ctrl-C to stop",
-            devnet.endpoint()
+            "  job (JSON)   {}/v1/jobs/{}",
+            market.url(),
+            api::job_hex(outcome.job_id)
         );
+        println!(
+            "  chain        {} (cast, wallets: chain id {})",
+            devnet.endpoint(),
+            devnet.chain_id()
+        );
+        // A line tests and scripts wait for.
+        println!("ready; Ctrl-C to stop");
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
+        println!("stopping");
     }
+    // The service stops before the chain it reads goes away.
+    market.shutdown().await?;
+    drop(devnet);
     Ok(())
-}
-
-fn print_report(report: &ScenarioReport) {
-    println!("job {:#x}", report.job_id);
-    println!(
-        "{:<20} {:<10} {:>9}  {:<10} {:>9}  {:>22}  {:>22}  {:>22}",
-        "step",
-        "by",
-        "gas",
-        "job",
-        "escrow",
-        "requester wallet|bal",
-        "worker stake|bal",
-        "verifier stake|bal"
-    );
-    for step in &report.steps {
-        let Snapshot {
-            job_state,
-            escrow,
-            requester,
-            worker,
-            verifier,
-            ..
-        } = &step.after;
-        println!(
-            "{:<20} {:<10} {:>9}  {:<10} {:>9}  {:>22}  {:>22}  {:>22}",
-            step.name,
-            step.actor.to_string(),
-            step.gas_used,
-            job_state.map_or("-".to_string(), |s| s.to_string()),
-            usdt(*escrow),
-            pair(requester.wallet, requester.account.balance),
-            staked(worker),
-            staked(verifier),
-        );
-    }
-    let setup = report.gas(Phase::Setup);
-    let lifecycle = report.gas(Phase::Lifecycle);
-    println!(
-        "\ngas: one-time setup {setup}, job lifecycle {lifecycle} (receipts, including 21000 per transaction)"
-    );
-    print_withdrawn(report, Role::Worker, |s| &s.worker);
-    print_withdrawn(report, Role::Verifier, |s| &s.verifier);
-    if let Some(last) = report.last() {
-        println!(
-            "the market still holds {} USDT: the stakes",
-            usdt(last.market_tokens)
-        );
-    }
-}
-
-/// What `role` took out with its `withdraw`: its wallet before and after that step.
-fn print_withdrawn(report: &ScenarioReport, role: Role, holdings: impl Fn(&Snapshot) -> &Holdings) {
-    let withdrawn = report.steps.windows(2).find_map(|w| {
-        (w[1].name == "withdraw" && w[1].actor == role).then(|| {
-            holdings(&w[1].after)
-                .wallet
-                .saturating_sub(holdings(&w[0].after).wallet)
-        })
-    });
-    if let Some(amount) = withdrawn {
-        println!("{role} withdrew {} USDT", usdt(amount));
-    }
-}
-
-fn staked(h: &Holdings) -> String {
-    pair(h.account.stake, h.account.balance)
-}
-
-fn pair(a: U256, b: U256) -> String {
-    format!("{}|{}", usdt(a), usdt(b))
-}
-
-/// USDT amounts in whole tokens (6 decimals).
-fn usdt(amount: U256) -> String {
-    let unit = U256::from(1_000_000u64);
-    let whole = amount / unit;
-    let frac: u64 = (amount % unit).to::<u64>();
-    if frac == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac:06}")
-    }
 }
