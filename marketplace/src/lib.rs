@@ -50,6 +50,7 @@ pub use controllers::auth::login::{LoginRequest, SessionOpened};
 pub use controllers::auth::nonce::NonceIssued;
 pub use controllers::auth::session::SessionInfo;
 pub use controllers::blobs::put::BlobStored;
+pub use controllers::jobs::create::{JobPosted, TxToSend};
 pub use controllers::jobs::get::JobDetail;
 pub use controllers::jobs::list::JobList;
 pub use controllers::service::Health;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::jobs::{
     JOB_COLUMNS, JOB_EVENT_COLUMNS, JobEventRow, JobRow, RowError, UPSERT_JOB, bind_job_row,
 };
-use super::{Database, Job, on_pool};
+use super::{BeginWrite, Database, Job, on_pool};
 use crate::chain::events::{IndexedEvent, JobEvent, MarketEvent, word_hex};
 use crate::chain::fold::{self, At};
 
@@ -274,7 +274,7 @@ impl Database {
         let select_job = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = $1");
         let forget_before = to_i64(batch.to.0.saturating_sub(batch.keep_blocks));
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // The cursor first: it takes the write lock, and a concurrent indexer's batch fails here.
             if move_cursor!(&mut *tx, batch.market, batch.expected, new_cursor) != 1 {
                 return Err(ChainDbError::CursorMoved);
@@ -390,7 +390,7 @@ impl Database {
             "SELECT {JOB_EVENT_COLUMNS} FROM job_events WHERE job_id = $1 ORDER BY block_number, log_index"
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             if move_cursor!(&mut *tx, market, Some(expected), new_cursor) != 1 {
                 return Err(ChainDbError::CursorMoved);
             }

@@ -43,6 +43,31 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Starting a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// deferred transaction that reads first and writes later fails with "database is locked" when another
+/// connection wrote meanwhile, whatever the busy timeout, while an immediate one waits its turn. On PostgreSQL,
+/// a plain `BEGIN`.
+pub(crate) trait BeginWrite {
+    /// The transaction type of the pool.
+    type Tx;
+    /// Begins a transaction meant to write.
+    async fn begin_write(&self) -> Result<Self::Tx, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+    async fn begin_write(&self) -> Result<Self::Tx, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+    async fn begin_write(&self) -> Result<Self::Tx, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Now, in Unix seconds.
 pub(crate) fn unix_now() -> i64 {
     SystemTime::now()

@@ -10,7 +10,7 @@
 
 use sqlx::Row;
 
-use super::{Database, on_pool, unix_now};
+use super::{BeginWrite, Database, on_pool, unix_now};
 
 /// Where an intent is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -320,7 +320,7 @@ impl Database {
         let chain_nonce = stored_nonce(chain_nonce)?;
         let now = unix_now();
         on_pool!(self, pool => {
-            let mut db_tx = pool.begin().await?;
+            let mut db_tx = pool.begin_write().await?;
             sqlx::query(ENSURE)
                 .bind(sender)
                 .bind(chain_id)
@@ -519,7 +519,7 @@ impl Database {
             .map_err(|_| sqlx::Error::Protocol(format!("chain id {chain_id} out of range")))?;
         let chain_nonce = stored_nonce(chain_nonce)?;
         on_pool!(self, pool => {
-            let mut db_tx = pool.begin().await?;
+            let mut db_tx = pool.begin_write().await?;
             let highest: Option<i64> = sqlx::query_scalar(IN_FLIGHT)
                 .bind(sender)
                 .fetch_one(&mut *db_tx)
