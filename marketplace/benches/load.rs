@@ -657,6 +657,26 @@ struct Row {
     p99_ms: f64,
     max_ms: f64,
     errors: u64,
+    /// CPU time of this process (server and load generator, not PostgreSQL's processes) per request.
+    cpu_us_per_request: Option<f64>,
+}
+
+/// The kernel's `USER_HZ`, the unit of `/proc/self/stat`'s times (100 on every Linux architecture in use).
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
+
+/// User plus system CPU time of this process, all threads, in clock ticks; `None` where there is no procfs.
+///
+/// Throughput on a shared 2-core machine moves with whatever else runs; CPU time per request does much less, so
+/// it is the figure to compare two builds by.
+fn process_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) are space-separated; utime and stime are the
+    // 14th and 15th of the line.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 async fn run_load(addr: SocketAddr, works: Vec<Work>, options: &Options) -> (Row, Option<String>) {
@@ -667,6 +687,8 @@ async fn run_load(addr: SocketAddr, works: Vec<Work>, options: &Options) -> (Row
         .into_iter()
         .map(|work| tokio::spawn(drive(addr, work, measure_from, until)))
         .collect();
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_from = process_cpu_ticks();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
     let mut errors = 0;
     let mut first_error = None;
@@ -680,6 +702,9 @@ async fn run_load(addr: SocketAddr, works: Vec<Work>, options: &Options) -> (Row
         last = last.max(tally.last);
     }
     let window = last.duration_since(measure_from).as_secs_f64().max(1e-9);
+    let cpu_us_per_request = cpu_from.zip(process_cpu_ticks()).map(|(from, to)| {
+        (to - from) as f64 * 1e6 / CLOCK_TICKS_PER_SEC / latency.len().max(1) as f64
+    });
     let ms = |us: u64| us as f64 / 1000.0;
     let row = Row {
         scenario: Scenario::List,
@@ -691,6 +716,7 @@ async fn run_load(addr: SocketAddr, works: Vec<Work>, options: &Options) -> (Row
         p99_ms: ms(latency.value_at_quantile(0.99)),
         max_ms: ms(latency.max()),
         errors,
+        cpu_us_per_request,
     };
     (row, first_error)
 }
@@ -840,11 +866,11 @@ fn run_backend(kind: BackendKind, options: &Options) -> Option<Vec<Row>> {
 }
 
 const HEADER: &str = "scenario                       backend   conns   requests     req/s   p50 ms   p99 ms   \
-                      max ms  errors";
+                      max ms  errors  cpu us/req";
 
 fn print_row(row: &Row) {
     println!(
-        "{:<30} {:<9} {:>5} {:>10} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+        "{:<30} {:<9} {:>5} {:>10} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>11}",
         row.scenario.name(),
         row.backend.name(),
         row.connections,
@@ -853,7 +879,9 @@ fn print_row(row: &Row) {
         row.p50_ms,
         row.p99_ms,
         row.max_ms,
-        row.errors
+        row.errors,
+        row.cpu_us_per_request
+            .map_or_else(|| "-".to_string(), |us| format!("{us:.0}"))
     );
 }
 
