@@ -19,7 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub use auth::Session;
 pub(crate) use chain::Batch;
@@ -74,6 +76,9 @@ pub(crate) fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
+
+/// The SQLite pool's size (see [`Database::connect`]).
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -180,7 +185,16 @@ impl Database {
         };
         match Backend::of_url(url)? {
             Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url).map_err(invalid)?;
+                // WAL: readers never wait for the writer (nor the writer for them), and a commit is one append to
+                // the log instead of a rollback journal written, synced and deleted. `synchronous` stays FULL (the
+                // log is synced at every commit): the settlement sender's outbox must survive a power loss, not
+                // only a crash of the process. The busy timeout is sqlx's default, spelled out: WAL still allows
+                // one writer at a time.
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(invalid)?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(std::time::Duration::from_secs(5));
                 let file = options.get_filename();
                 if file != std::path::Path::new(":memory:")
                     && let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
@@ -190,7 +204,12 @@ impl Database {
                         source,
                     })?;
                 }
+                // Few connections: SQLite runs each on a thread of its own and takes one writer at a time, so
+                // more connections than cores only add thread switches and writers sleeping in the busy handler
+                // (sqlx's default of 10 gave worse throughput and p99 for both reads and writes on 2 cores,
+                // benches/load.rs).
                 let pool = SqlitePoolOptions::new()
+                    .max_connections(SQLITE_MAX_CONNECTIONS)
                     .connect_with(options)
                     .await
                     .map_err(connect)?;
@@ -279,5 +298,30 @@ mod tests {
         );
         db.close().await;
         assert!(file.is_file());
+    }
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode_and_syncs_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("market.db").display()
+        );
+        let db = Database::connect(&url).await.unwrap();
+        let Database::Sqlite(pool) = &db else {
+            panic!("a SQLite URL opens SQLite");
+        };
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        // 2 is FULL.
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), synchronous), ("wal", 2));
+        db.close().await;
+        assert!(dir.path().join("market.db").is_file());
     }
 }
