@@ -66,6 +66,8 @@ impl BackendKind {
 enum Scenario {
     List,
     ListOpen,
+    /// The list with the page cache out of play (no chain cursor): every request reads and encodes its page.
+    ListUncached,
     Progress,
 }
 
@@ -74,6 +76,7 @@ impl Scenario {
         match self {
             Self::List => "GET /v1/jobs",
             Self::ListOpen => "GET /v1/jobs?state=open",
+            Self::ListUncached => "GET /v1/jobs, uncached",
             Self::Progress => "POST /v1/jobs/{id}/progress",
         }
     }
@@ -82,6 +85,7 @@ impl Scenario {
         match name {
             "list" => Some(Self::List),
             "list_open" => Some(Self::ListOpen),
+            "list_uncached" => Some(Self::ListUncached),
             "progress" => Some(Self::Progress),
             _ => None,
         }
@@ -103,7 +107,7 @@ struct Options {
 fn usage(problem: &str) -> ! {
     eprintln!(
         "load: {problem}\noptions: --quick --duration SECS --warmup SECS --connections N[,N...] --jobs N \
-         --backends sqlite,postgres --scenarios list,list_open,progress --server-threads N --postgres-url URL"
+         --backends sqlite,postgres --scenarios list,list_open,list_uncached,progress --server-threads N --postgres-url URL"
     );
     std::process::exit(2);
 }
@@ -116,7 +120,12 @@ fn parse_options() -> Options {
         connections: vec![32],
         jobs: 10_000,
         backends: vec![BackendKind::Sqlite, BackendKind::Postgres],
-        scenarios: vec![Scenario::List, Scenario::ListOpen, Scenario::Progress],
+        scenarios: vec![
+            Scenario::List,
+            Scenario::ListOpen,
+            Scenario::ListUncached,
+            Scenario::Progress,
+        ],
         server_threads: cores,
         postgres_url: std::env::var("TERN_BENCH_POSTGRES_URL")
             .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string()),
@@ -173,9 +182,9 @@ fn parse_options() -> Options {
                     .collect();
             }
             "--scenarios" => {
-                let list = args
-                    .next()
-                    .unwrap_or_else(|| usage("--scenarios needs list,list_open,progress"));
+                let list = args.next().unwrap_or_else(|| {
+                    usage("--scenarios needs list,list_open,list_uncached,progress")
+                });
                 options.scenarios = list
                     .split(',')
                     .map(|s| {
@@ -356,6 +365,16 @@ fn seed_jobs(count: usize, workers: &[String]) -> (Vec<SeedJob>, Vec<Vec<String>
     (jobs, per_worker)
 }
 
+/// Runs `$body` with `$pool` bound to the backend's pool (the service's own `on_pool!` is private to it).
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// Writes the seeded jobs straight into the `jobs` view, in one transaction.
 ///
 /// Why not through the indexer: the view is normally the fold of the market's events (`chain::fold`), but that
@@ -405,6 +424,16 @@ async fn insert_jobs(db: &Database, jobs: &[SeedJob]) -> Result<(), sqlx::Error>
             tx.commit().await?;
         }};
     }
+    // Where the indexer would be after applying the blocks these jobs were created in. Every write of the view
+    // moves it, so pages of `GET /v1/jobs` are kept while it stays.
+    const CURSOR: &str =
+        "INSERT INTO chain_cursor (id, market, block_number, block_hash) VALUES (1, $1, $2, $3)";
+    let last_block = jobs.iter().map(|j| j.created_block).max().unwrap_or(0);
+    let market = format!("0x{}", "11".repeat(20));
+    let hash = format!("0x{}", "22".repeat(32));
+    on_pool!(db, pool => {
+        sqlx::query(CURSOR).bind(&market).bind(last_block).bind(&hash).execute(pool).await?;
+    });
     match db {
         Database::Sqlite(pool) => insert_all!(pool),
         Database::Postgres(pool) => {
@@ -413,6 +442,18 @@ async fn insert_jobs(db: &Database, jobs: &[SeedJob]) -> Result<(), sqlx::Error>
             sqlx::query("ANALYZE jobs").execute(pool).await?;
         }
     }
+    Ok(())
+}
+
+/// Removes the chain cursor, as in a database no indexer has written: the page cache then stays out of play.
+async fn forget_cursor(url: &str) -> Result<(), sqlx::Error> {
+    let db = Database::connect(url)
+        .await
+        .map_err(|e| sqlx::Error::Configuration(e.into()))?;
+    on_pool!(&db, pool => {
+        sqlx::query("DELETE FROM chain_cursor").execute(pool).await?;
+    });
+    db.close().await;
     Ok(())
 }
 
@@ -830,11 +871,17 @@ fn run_backend(kind: BackendKind, options: &Options) -> Option<Vec<Row>> {
             }
         }
         for &scenario in &options.scenarios {
+            if scenario == Scenario::ListUncached {
+                forget_cursor(&db.url)
+                    .await
+                    .expect("removing the chain cursor");
+            }
             for &connections in &options.connections {
                 let works: Vec<Work> = (0..connections)
                     .map(|c| match scenario {
                         Scenario::List => Work::Get("/v1/jobs".into()),
                         Scenario::ListOpen => Work::Get("/v1/jobs?state=open".into()),
+                        Scenario::ListUncached => Work::Get("/v1/jobs".into()),
                         Scenario::Progress => Work::Progress {
                             token: tokens[c].clone(),
                             jobs: per_worker[c].clone(),

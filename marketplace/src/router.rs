@@ -33,6 +33,8 @@ pub(crate) struct AppState {
     pub(crate) nonce_ttl_secs: i64,
     pub(crate) session_ttl_secs: i64,
     pub(crate) upload_quota_bytes: u64,
+    /// Rendered pages of `GET /v1/jobs` at the current chain cursor.
+    pub(crate) job_pages: Arc<crate::controllers::jobs::page_cache::PageCache>,
     /// Builds requesters' transactions; `None` when no chain is configured.
     pub(crate) requester_txs: Option<Arc<RequesterTxs>>,
     /// Whether this replica leads (runs the indexer).

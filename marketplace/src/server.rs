@@ -119,6 +119,7 @@ impl Server {
             session_ttl_secs: secs(config.session_ttl_secs),
             upload_quota_bytes: config.upload_quota_bytes,
             requester_txs,
+            job_pages: Arc::default(),
             leader: leader.status(),
             openapi: serde_json::to_vec(&ApiDoc::openapi())
                 .map_err(std::io::Error::other)?

@@ -3,6 +3,7 @@
 pub(crate) mod create;
 pub(crate) mod get;
 pub(crate) mod list;
+pub(crate) mod page_cache;
 pub(crate) mod progress_list;
 pub(crate) mod progress_report;
 

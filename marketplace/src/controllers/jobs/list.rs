@@ -1,8 +1,9 @@
 //! `GET /v1/jobs`: the job board, newest first, filtered, with keyset pagination.
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::Uri;
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -153,10 +154,7 @@ pub(crate) fn parse_query(pairs: &[(String, String)]) -> Result<JobFilter, ApiEr
         (status = 400, description = "A query parameter is wrong; `fields` names it", body = ErrorBody),
         (status = 500, description = "The service failed", body = ErrorBody),
     ))]
-pub(crate) async fn list(
-    State(state): State<AppState>,
-    uri: Uri,
-) -> Result<Json<JobList>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&uri).map_err(|err| {
         invalid(
             "",
@@ -164,6 +162,12 @@ pub(crate) async fn list(
         )
     })?;
     let mut filter = parse_query(&pairs)?;
+    // Without a cursor nothing is indexed yet (and nothing would tell a later page apart): no caching.
+    let cursor = state.job_pages.cursor(&state.db).await?;
+    let key = format!("{filter:?}");
+    if let Some(page) = cursor.as_ref().and_then(|c| state.job_pages.get(c, &key)) {
+        return Ok(json_page(page));
+    }
     let limit = filter.limit as usize;
     // One more than asked tells whether there is a next page.
     filter.limit += 1;
@@ -175,7 +179,19 @@ pub(crate) async fn list(
     } else {
         None
     };
-    Ok(Json(JobList { jobs, next_cursor }))
+    let page = Bytes::from(
+        serde_json::to_vec(&JobList { jobs, next_cursor })
+            .map_err(|e| ApiError::Internal(format!("encoding a page of jobs: {e}")))?,
+    );
+    if let Some(cursor) = &cursor {
+        state.job_pages.put(cursor, key, page.clone());
+    }
+    Ok(json_page(page))
+}
+
+/// A rendered page as a JSON response.
+fn json_page(page: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], page).into_response()
 }
 
 #[cfg(test)]
