@@ -356,7 +356,16 @@ async fn a_job_posted_from_the_page_is_watched_through_training_to_payout() {
 
     // The page shows the payout: finalized, every interval attested, the adapter downloadable.
     let finished = stack
-        .run_script("finalized.mjs", &[("TERN_WEB_JOB", &job_id)])
+        .run_script(
+            "finalized.mjs",
+            &[
+                ("TERN_WEB_JOB", &job_id),
+                (
+                    "TERN_WEB_VERIFIER",
+                    &format!("{:#x}", devnet.address(Role::Verifier)),
+                ),
+            ],
+        )
         .await;
     assert_eq!(finished["attested"], u64::from(job.sample_count));
     assert_eq!(finished["adapter_bytes"], adapter.len());

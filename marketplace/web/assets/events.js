@@ -1,82 +1,48 @@
-// Reading a job's chain events (GET /v1/jobs/{id} `events`): the audit's intervals, verifiers and outcomes.
-// Event kinds are the contract's event names (ITernMarket.sol); they are compared loosely (case, "_" and "-"
-// ignored) and data fields are read in camelCase or snake_case, so either spelling of the indexer's JSON works.
-
-/** An event kind reduced to lowercase letters: "AuditStarted", "audit_started" -> "auditstarted". */
-export const kindOf = (event) => String(event.kind || '').replace(/[^a-zA-Z]/g, '').toLowerCase();
-
-/** A data field by its camelCase name, or its snake_case spelling. */
-export function field(data, camel) {
-  if (!data) return undefined;
-  if (camel in data) return data[camel];
-  const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  return data[snake];
-}
+// A job's audit and timeline as the page shows them. The audit comes from the job as the indexer folded it
+// (GET /v1/jobs and /v1/jobs/{id}: audit_intervals, verifiers, attested_indexes, disputes); the timeline from the
+// job's events (GET /v1/jobs/{id} `events`: `kind` is the contract's event name, `data` its fields in snake_case).
 
 const same = (a, b) => typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 
+/** An event kind as a CSS-friendly tag: "AuditStarted" -> "auditstarted". */
+export const kindOf = (event) => String(event.kind || '').toLowerCase();
+
 /**
- * The audit as the events tell it: one row per sampled interval {index, interval, verifier, outcome, replaced[]},
- * plus the dispute committee members. Outcome: 'pending', 'attested', 'disputed', or the dispute's resolution.
+ * The audit: one row per sampled interval {index, interval, verifier, outcome, challenger, replaced[]}, plus every
+ * dispute committee's members. Outcome: 'pending', 'attested', 'disputed', or the dispute's resolution.
+ * `replaced` (the verifiers replaced for not attesting) comes from the events, when the job carries them.
  */
-export function audit(events) {
-  const rows = [];
-  const committee = [];
-  for (const event of events || []) {
-    const data = event.data || {};
-    switch (kindOf(event)) {
-      case 'auditstarted': {
-        const intervals = field(data, 'intervals') || [];
-        const verifiers = field(data, 'verifiers') || [];
-        rows.length = 0;
-        intervals.forEach((interval, i) => rows.push({
-          index: i, interval: Number(interval), verifier: verifiers[i], outcome: 'pending', replaced: [],
-        }));
-        break;
-      }
-      case 'intervalsattested': {
-        const verifier = field(data, 'verifier');
-        for (const i of field(data, 'indexes') || []) {
-          const row = rows[Number(i)];
-          if (row) { row.outcome = 'attested'; row.verifier = row.verifier || verifier; }
-        }
-        break;
-      }
-      case 'verifierreplaced': {
-        const row = rows[Number(field(data, 'index'))];
-        if (row) { row.replaced.push(field(data, 'previous')); row.verifier = field(data, 'replacement'); }
-        break;
-      }
-      case 'disputeopened': {
-        const row = rows[Number(field(data, 'index'))];
-        if (row) { row.outcome = 'disputed'; row.challenger = field(data, 'challenger'); }
-        break;
-      }
-      case 'committeedrawn':
-        committee.push(...(field(data, 'members') || []));
-        break;
-      case 'disputeresolved': {
-        const row = rows[Number(field(data, 'index'))];
-        if (row) row.outcome = `dispute resolved: ${field(data, 'outcome')}`;
-        break;
-      }
-      default:
-    }
+export function audit(job) {
+  const rows = (job.audit_intervals || []).map((interval, i) => ({
+    index: i,
+    interval: Number(interval),
+    verifier: (job.verifiers || [])[i],
+    outcome: (job.attested_indexes || []).map(Number).includes(i) ? 'attested' : 'pending',
+    replaced: [],
+  }));
+  for (const dispute of job.disputes || []) {
+    const row = rows[Number(dispute.index)];
+    if (!row) continue;
+    row.challenger = dispute.challenger;
+    row.outcome = dispute.outcome ? `dispute resolved: ${dispute.outcome}` : 'disputed';
   }
+  for (const event of job.events || []) {
+    const row = kindOf(event) === 'verifierreplaced' && rows[Number(event.data.index)];
+    if (row) row.replaced.push(event.data.previous);
+  }
+  const committee = (job.disputes || []).flatMap((d) => d.committee || []);
   return { rows, committee };
 }
 
-/** What `address` did in a job's audit: {intervals, attested, disputes, roles[]}, or null when it had no part. */
-export function verifierPart(events, address) {
-  const { rows, committee } = audit(events);
+/** What `address` does in a job's audit: {intervals, attested, disputes, roles[]}, or null when it has no part. */
+export function verifierPart(job, address) {
+  const { rows, committee } = audit(job);
   const mine = rows.filter((r) => same(r.verifier, address));
-  const replacedOut = rows.filter((r) => r.replaced.some((p) => same(p, address)));
   const inCommittee = committee.some((m) => same(m, address));
   const challenged = rows.filter((r) => same(r.challenger, address));
-  if (!mine.length && !replacedOut.length && !inCommittee && !challenged.length) return null;
+  if (!mine.length && !inCommittee && !challenged.length) return null;
   const roles = [];
   if (mine.length) roles.push('verifier');
-  if (replacedOut.length) roles.push('replaced');
   if (inCommittee) roles.push('committee');
   if (challenged.length) roles.push('challenger');
   return {
@@ -90,20 +56,24 @@ export function verifierPart(events, address) {
 /** A one-line summary of an event's data for the timeline. */
 export function describe(event) {
   const d = event.data || {};
-  switch (kindOf(event)) {
-    case 'jobcreated': return `Posted by ${field(d, 'requester') || 'the requester'}`;
-    case 'jobstatechanged': return `State: ${field(d, 'state')}`;
-    case 'jobclaimed': return `Claimed by ${field(d, 'worker')}`;
-    case 'resultsubmitted': return `Result submitted: trace root ${field(d, 'traceRoot')}, adapter ${field(d, 'adapterHash')}`;
-    case 'auditstarted': return `Audit started: intervals ${(field(d, 'intervals') || []).join(', ')}`;
-    case 'checkpointsrevealed': return `Worker revealed ${(field(d, 'startStateHashes') || []).length} checkpoint(s)`;
-    case 'intervalsattested': return `${field(d, 'verifier')} attested sampled interval(s) #${(field(d, 'indexes') || []).map((i) => Number(i) + 1).join(', #')}`;
-    case 'verifierreplaced': return `Verifier of sampled interval ${Number(field(d, 'index')) + 1} replaced by ${field(d, 'replacement')}`;
-    case 'disputeopened': return `Dispute on sampled interval ${Number(field(d, 'index')) + 1} by ${field(d, 'challenger')}`;
-    case 'committeedrawn': return `Committee drawn: ${(field(d, 'members') || []).join(', ')}`;
-    case 'votecommitted': return `Committee vote committed by ${field(d, 'member')}`;
-    case 'voterevealed': return `Committee vote revealed by ${field(d, 'member')}`;
-    case 'disputeresolved': return `Dispute resolved: ${field(d, 'outcome')}`;
+  const list = (values) => (values || []).join(', ');
+  const position = (i) => `#${Number(i) + 1}`;
+  switch (event.kind) {
+    case 'JobCreated': return `Posted by ${d.requester || 'the requester'}`;
+    case 'JobStateChanged': return `State: ${d.state}`;
+    case 'JobClaimed': return `Claimed by ${d.worker}`;
+    case 'ResultSubmitted': return `Result submitted: trace root ${d.trace_root}, adapter ${d.adapter_hash}`;
+    case 'AuditReanchored': return `Audit seed moved to block ${d.anchor_block}`;
+    case 'AuditStarted': return `Audit started: intervals ${list(d.intervals)}`;
+    case 'CheckpointsRevealed': return `Worker revealed ${(d.start_state_hashes || []).length} checkpoint(s)`;
+    case 'IntervalsAttested': return `${d.verifier} attested sampled interval(s) ${(d.indexes || []).map(position).join(', ')}`;
+    case 'VerifierReplaced': return `Verifier of sampled interval ${position(d.index)} replaced by ${d.replacement}`;
+    case 'DisputeOpened': return `Dispute on sampled interval ${position(d.index)} by ${d.challenger}`;
+    case 'DisputeReanchored': return `Committee draw moved to block ${d.anchor_block}`;
+    case 'CommitteeDrawn': return `Committee drawn: ${list(d.members)}`;
+    case 'VoteCommitted': return `Committee vote committed by ${d.member}`;
+    case 'VoteRevealed': return `Committee vote revealed by ${d.member}`;
+    case 'DisputeResolved': return `Dispute resolved: ${d.outcome}`;
     default: return '';
   }
 }

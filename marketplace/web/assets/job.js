@@ -56,7 +56,7 @@ function renderJob() {
 }
 
 function renderAudit() {
-  const { rows, committee } = audit(job.events);
+  const { rows, committee } = audit(job);
   const k = Number(job.checkpoint_interval) || 0;
   document.querySelector('#audit tbody').replaceChildren(...rows.map((row) => el('tr', { 'data-outcome': row.outcome },
     el('td', { class: 'num' }, String(row.index + 1)),

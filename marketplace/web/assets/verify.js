@@ -1,19 +1,8 @@
 // A verifier's page: the jobs whose audit assigns this address (GET /v1/jobs?verifier=), what it attested in
-// each (from the job's events), and its account.
+// each, and its account.
 import { api, el, hexSpan, initHeader, jobLink, missingEndpoint, stateBadge, status, usdt } from './app.js';
 import { accountAddress, allJobs, renderAccount, sum } from './account.js';
 import { verifierPart } from './events.js';
-
-
-/** Runs `fn` over `items` with at most `limit` at a time. */
-async function pool(items, limit, fn) {
-  const out = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i]); }
-  }));
-  return out;
-}
 
 async function load() {
   const address = await accountAddress();
@@ -31,9 +20,7 @@ async function load() {
     status('status', missingEndpoint(err) ? 'This server does not list jobs yet.' : `Could not load jobs: ${err.message}`, 'error');
     return;
   }
-  // The list says which jobs assign this verifier; the events say what it did in each.
-  const details = await pool(jobs, 4, (j) => api(`/v1/jobs/${j.job_id}`).catch(() => null));
-  const mine = details.filter(Boolean).map((job) => ({ job, part: verifierPart(job.events, address) })).filter((x) => x.part);
+  const mine = jobs.map((job) => ({ job, part: verifierPart(job, address) })).filter((x) => x.part);
   document.querySelector('#audits tbody').replaceChildren(...(mine.length ? mine.map(({ job, part }) => el('tr', { 'data-job-id': job.job_id },
     el('td', {}, jobLink(job.job_id)),
     el('td', {}, stateBadge(job.state)),

@@ -1,13 +1,15 @@
 // A finished job's page, in headless Chromium:
-//   TERN_WEB_JOB=<job id> node finalized.mjs <marketplace url> <anvil rpc url>
+//   TERN_WEB_JOB=<job id> TERN_WEB_VERIFIER=<address> node finalized.mjs <marketplace url> <anvil rpc url>
 // The Rust side played the job to payout on chain (the service's keeper called finalize). The page must show it
-// finalized, every sampled interval attested, the timeline's end, and an adapter link that downloads the adapter.
+// finalized, every sampled interval attested, the timeline's end, and an adapter link that downloads the adapter;
+// the verifier's page must list the job with every interval it attested.
 import { check, launch, newPage, screenshot } from './harness.mjs';
 
 const [base] = process.argv.slice(2);
 const jobId = process.env.TERN_WEB_JOB;
-if (!base || !jobId) {
-  console.error('usage: TERN_WEB_JOB=.. node finalized.mjs <marketplace url> <rpc url>');
+const verifier = process.env.TERN_WEB_VERIFIER;
+if (!base || !jobId || !verifier) {
+  console.error('usage: TERN_WEB_JOB=.. TERN_WEB_VERIFIER=.. node finalized.mjs <marketplace url> <rpc url>');
   process.exit(2);
 }
 
@@ -34,6 +36,16 @@ try {
   const bytes = new Uint8Array(await adapter.arrayBuffer()).length;
   await screenshot(page, 'job-finalized');
   check(page.pageErrors.length === 0, `no script errors (${page.pageErrors.join('; ')})`);
+
+  const verify = await newPage(context);
+  await verify.goto(`${base}/verify?address=${verifier}`);
+  const row = verify.locator(`#audits tr[data-job-id="${jobId}"]`);
+  await row.waitFor();
+  const cells = await row.locator('td').allTextContents();
+  check(cells[2] === 'verifier', `the verifier's role (${cells[2]})`);
+  check(cells[3] === match[2] && cells[4] === match[2], `every interval assigned and attested (${cells[3]}, ${cells[4]})`);
+  await screenshot(verify, 'verify-finalized');
+  check(verify.pageErrors.length === 0, `no script errors on the verifier's page (${verify.pageErrors.join('; ')})`);
   console.log(`RESULT ${JSON.stringify({ attested: Number(match[1]), adapter_bytes: bytes, adapter: href })}`);
 } catch (error) {
   console.error(error.stack || String(error));
