@@ -18,6 +18,7 @@ on_both_backends!(
     malformed_hash_is_400,
     specs_survive_a_restart,
     database_failure_is_a_generic_500,
+    a_spec_tampered_in_the_database_is_not_served,
 );
 
 fn post(app: &TestApp, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
@@ -187,6 +188,32 @@ async fn database_failure_is_a_generic_500(backend: Backend) {
         !message.contains("specs") && !message.to_lowercase().contains("table"),
         "{message}"
     );
+    let response = fetch(&app, EXAMPLE_HASH).await;
+    expect_error(response, 500, "internal").await;
+    app.stop().await;
+}
+
+async fn a_spec_tampered_in_the_database_is_not_served(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = TestApp::on(&db.url, |_| {}).await;
+    assert_eq!(post(&app, EXAMPLE).send().await.unwrap().status(), 201);
+    // Someone with database access lowers the reward of the stored spec.
+    const TAMPER: &str =
+        "UPDATE specs SET canonical_json = REPLACE(canonical_json, '5000000', '1000000')";
+    match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query(TAMPER).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query(TAMPER).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        }
+    }
     let response = fetch(&app, EXAMPLE_HASH).await;
     expect_error(response, 500, "internal").await;
     app.stop().await;
