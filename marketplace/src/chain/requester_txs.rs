@@ -24,10 +24,9 @@ pub struct UnsignedTx {
 #[derive(Debug, thiserror::Error)]
 pub enum RequesterTxError {
     /// The chain node could not be asked.
-    #[error("the chain node at {url} did not answer: {message}")]
+    /// (The node's URL is left out: it often carries an API key, and these errors reach the logs.)
+    #[error("the chain node did not answer: {message}")]
     Rpc {
-        /// The node.
-        url: String,
         /// Its error.
         message: String,
     },
@@ -37,7 +36,6 @@ pub enum RequesterTxError {
 #[derive(Debug)]
 pub struct RequesterTxs {
     provider: DynProvider,
-    url: String,
     market: Address,
     /// The market's token, read once.
     token: OnceCell<Address>,
@@ -46,16 +44,12 @@ pub struct RequesterTxs {
 impl RequesterTxs {
     /// Transactions for the market at `market`, reading chain state from `rpc_url`.
     pub fn new(rpc_url: &str, market: Address) -> Result<Self, RequesterTxError> {
-        let rpc = |message: String| RequesterTxError::Rpc {
-            url: rpc_url.to_string(),
-            message,
-        };
+        let rpc = |message: String| RequesterTxError::Rpc { message };
         let url = rpc_url
             .parse()
             .map_err(|e| rpc(format!("not a URL: {e}")))?;
         Ok(Self {
             provider: ProviderBuilder::new().connect_http(url).erased(),
-            url: rpc_url.to_string(),
             market,
             token: OnceCell::new(),
         })
@@ -129,7 +123,6 @@ impl RequesterTxs {
 
     fn rpc(&self, err: impl std::fmt::Display) -> RequesterTxError {
         RequesterTxError::Rpc {
-            url: self.url.clone(),
             message: err.to_string(),
         }
     }
