@@ -42,6 +42,13 @@ pub struct Config {
     pub nonce_ttl_secs: u64,
     /// How many bytes one address may upload to the blob store per 24 hours.
     pub upload_quota_bytes: u64,
+    /// Sign-in requests (`/v1/auth/*`) one client IP may make per minute, after a burst of `sign_in_burst`.
+    pub sign_in_per_minute: u32,
+    /// Sign-in requests one client IP may make at once before `sign_in_per_minute` applies.
+    pub sign_in_burst: u32,
+    /// Take the client's IP from `Forwarded` / `X-Forwarded-For` / `X-Real-Ip` (set only behind a proxy that writes
+    /// them; otherwise clients could pick their own IP) instead of the TCP peer.
+    pub trust_forwarded_for: bool,
     /// The settlement sender's private key: 64 hex digits, or the path of a file holding them. Never logged.
     pub sender_key: Option<SenderKey>,
     /// The settlement sender's pacing and fee cap (`[sender]`).
@@ -78,6 +85,9 @@ impl Default for Config {
             session_ttl_secs: 24 * 3600,
             nonce_ttl_secs: 300,
             upload_quota_bytes: 8 << 30,
+            sign_in_per_minute: 30,
+            sign_in_burst: 10,
+            trust_forwarded_for: false,
             sender_key: None,
             sender: SenderConfig::default(),
             rpc_url: None,
@@ -195,6 +205,12 @@ pub struct Cli {
     /// Bytes one address may upload per 24 hours [default: 8 GiB].
     #[arg(long, env = "TERN_MARKET_UPLOAD_QUOTA_BYTES")]
     pub upload_quota_bytes: Option<u64>,
+    /// Sign-in requests per client IP per minute [default: 30, after a burst of 10].
+    #[arg(long, env = "TERN_MARKET_SIGN_IN_PER_MINUTE")]
+    pub sign_in_per_minute: Option<u32>,
+    /// Take client IPs from the proxy's forwarding headers [default: the TCP peer].
+    #[arg(long, env = "TERN_MARKET_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// The settlement sender's private key (hex) or a file holding it; prefer the variable or the file to the
     /// flag, which other users can see in the process list.
     #[arg(long, env = "TERN_MARKET_SENDER_KEY", hide_env_values = true)]
@@ -273,6 +289,12 @@ impl Cli {
         }
         if let Some(quota) = self.upload_quota_bytes {
             config.upload_quota_bytes = quota;
+        }
+        if let Some(rate) = self.sign_in_per_minute {
+            config.sign_in_per_minute = rate;
+        }
+        if self.trust_forwarded_for {
+            config.trust_forwarded_for = true;
         }
         if let Some(key) = &self.sender_key {
             config.sender_key = Some(key.clone());

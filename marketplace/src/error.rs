@@ -145,6 +145,12 @@ pub enum ApiError {
     /// A path segment does not decode.
     #[error("the path does not decode: {0}; percent-encode UTF-8 text")]
     InvalidPath(String),
+    /// The client sent more requests than its rate limit allows.
+    #[error("too many requests from this address; wait {retry_after} s and try again")]
+    RateLimited {
+        /// Seconds until the next request is accepted.
+        retry_after: u64,
+    },
     /// No route matches the path.
     #[error("no such endpoint; see /v1/openapi.json for the API")]
     NotFound,
@@ -212,6 +218,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UploadQuota { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -260,6 +267,7 @@ impl ApiError {
             Self::SignIn(_) => "sign_in_refused",
             Self::NonceInvalid => "nonce_invalid",
             Self::Forbidden(_) => "forbidden",
+            Self::RateLimited { .. } => "rate_limited",
             Self::UploadQuota { .. } => "upload_quota_exceeded",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -334,6 +342,12 @@ impl IntoResponse for ApiError {
             tracing::debug!(code = self.code(), error = %self, "request rejected");
         }
         let mut response = (status, Json(self.body())).into_response();
+        if let Self::RateLimited { retry_after } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -41,6 +41,7 @@ mod config;
 mod controllers;
 pub mod db;
 mod error;
+mod rate_limit;
 mod router;
 mod server;
 mod web;

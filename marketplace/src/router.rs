@@ -18,6 +18,7 @@ use crate::chain::requester_txs::RequesterTxs;
 use crate::controllers::{accounts, auth, blobs, devices, jobs, service, specs};
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::rate_limit;
 use crate::web;
 
 /// What the handlers share.
@@ -43,8 +44,19 @@ pub(crate) struct AppState {
     pub(crate) openapi: Bytes,
 }
 
-/// The one route table of the service.
-pub(crate) fn router(state: AppState) -> Router {
+/// How hard clients may hit the sign-in endpoints (see [`crate::rate_limit`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignInLimit {
+    pub(crate) per_minute: u32,
+    pub(crate) burst: u32,
+    pub(crate) trust_forwarded_for: bool,
+}
+
+/// The one route table of the service, and the upkeep of its rate limiter.
+pub(crate) fn router(
+    state: AppState,
+    sign_in: SignInLimit,
+) -> (Router, Option<rate_limit::Upkeep>) {
     let json_limit = axum::extract::DefaultBodyLimit::max(state.max_json_bytes);
     // Signing in must work whatever the JSON limit: a login body is a few hundred bytes.
     let auth_limit = axum::extract::DefaultBodyLimit::max(state.max_json_bytes.max(16 << 10));
@@ -54,6 +66,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/logout", post(auth::logout::logout))
         .route("/session", get(auth::session::session))
         .layer(auth_limit);
+    let (auth, upkeep) = rate_limit::limit(
+        auth,
+        sign_in.per_minute,
+        sign_in.burst,
+        sign_in.trust_forwarded_for,
+    );
     let v1 = Router::new()
         .route("/health", get(service::health))
         .route("/openapi.json", get(service::openapi))
@@ -85,7 +103,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/devices", get(web::devices))
         .route("/verify", get(web::verify))
         .route("/assets/{version}/{file}", get(web::asset));
-    Router::new()
+    let router = Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(service::metrics))
         .merge(pages)
@@ -94,7 +112,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(json_limit)
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    (router, upkeep)
 }
 
 /// The process's Prometheus recorder, installed on first use (tests start several servers in one process).

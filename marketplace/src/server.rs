@@ -19,7 +19,8 @@ use crate::chain::sender::SenderConfig;
 use crate::chain::{Indexer, IndexerConfig, Leader};
 use crate::config::Config;
 use crate::db::Database;
-use crate::router::{self, ApiDoc, AppState};
+use crate::rate_limit;
+use crate::router::{self, ApiDoc, AppState, SignInLimit};
 
 /// A bound, ready-to-run marketplace server.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct Server {
     router: Router,
     local_addr: SocketAddr,
     metrics: PrometheusHandle,
+    /// Forgets rate-limited clients that are back within their limit.
+    limiter_upkeep: Option<rate_limit::Upkeep>,
     /// The election and the tasks only the leader runs (the chain indexer when `rpc_url` is set).
     leader: Leader,
 }
@@ -125,11 +128,20 @@ impl Server {
                 .map_err(std::io::Error::other)?
                 .into(),
         };
+        let (router, limiter_upkeep) = router::router(
+            state,
+            SignInLimit {
+                per_minute: config.sign_in_per_minute,
+                burst: config.sign_in_burst,
+                trust_forwarded_for: config.trust_forwarded_for,
+            },
+        );
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         Ok(Self {
             listener,
-            router: router::router(state),
+            router,
+            limiter_upkeep,
             local_addr,
             metrics,
             leader,
@@ -157,19 +169,27 @@ impl Server {
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "marketplace listening");
         // The exporter keeps histogram samples until upkeep drains them into its summaries.
-        let metrics = self.metrics;
+        let (metrics, limiter) = (self.metrics, self.limiter_upkeep);
         let upkeep = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(5));
             loop {
                 every.tick().await;
                 metrics.run_upkeep();
+                if let Some(limiter) = &limiter {
+                    limiter.run();
+                }
             }
         });
         let stop = CancellationToken::new();
         let leader = tokio::spawn(self.leader.run(stop.clone()));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The peer's address reaches the handlers (and the rate limiter) as `ConnectInfo`.
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         stop.cancel();
         if let Err(err) = leader.await {
             tracing::error!(%err, "the leader tasks failed");

@@ -6,6 +6,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Value, json};
 
+use tern_contracts::devnet::Devnet;
+
 use crate::util::TestApp;
 
 /// What one generated request is.
@@ -192,8 +194,19 @@ fn no_request_gets_a_5xx_and_every_error_is_json() {
         .enable_all()
         .build()
         .unwrap();
-    let app = runtime.block_on(TestApp::with(|c| c.max_json_bytes = 64 << 10));
-    let token = runtime.block_on(app.sign_in(&crate::util::wallet(3)));
+    // On a real chain, so job posting runs all the way (a service without one answers it 503, by design).
+    let devnet = runtime
+        .block_on(Devnet::spawn())
+        .expect("anvil (run deploy/toolchain.sh)");
+    let app = runtime.block_on(TestApp::with(|c| {
+        c.max_json_bytes = 64 << 10;
+        c.rpc_url = Some(devnet.endpoint());
+        c.market_address = Some(devnet.market());
+        c.start_block = devnet.deploy_block();
+    }));
+    let wallet = crate::util::wallet(3);
+    // A generated logout ends the session: sign in again after one, so later requests still reach handlers.
+    let token = std::sync::Mutex::new(runtime.block_on(app.sign_in(&wallet)));
     let mut runner = TestRunner::new_with_rng(
         Config {
             cases: 600,
@@ -218,7 +231,7 @@ fn no_request_gets_a_5xx_and_every_error_is_json() {
                 }
                 builder = match &request.auth {
                     Auth::None => builder,
-                    Auth::Session => builder.bearer_auth(&token),
+                    Auth::Session => builder.bearer_auth(token.lock().unwrap().as_str()),
                     Auth::Garbage(value) => builder.header("authorization", value.as_str()),
                 };
                 let response = builder
@@ -236,6 +249,9 @@ fn no_request_gets_a_5xx_and_every_error_is_json() {
                 let body = response.bytes().await.unwrap_or_default();
                 Ok::<_, TestCaseError>((status, content_type, body))
             })?;
+            if request.path == "/v1/auth/logout" && status == 204 {
+                *token.lock().unwrap() = runtime.block_on(app.sign_in(&wallet));
+            }
             prop_assert!(
                 status < 500,
                 "{request:?} answered {status}: {}",

@@ -268,3 +268,68 @@ async fn uploads_need_a_session_and_stay_within_the_quota() {
     let other = bob.put(&more_url).body(more).send().await.unwrap();
     assert_eq!(other.status(), 201);
 }
+
+/// `n` nonce requests from `client`, with `X-Forwarded-For: forwarded` when given; their statuses.
+async fn nonce_statuses(app: &TestApp, n: usize, forwarded: Option<&str>) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let mut request = app.anon.post(app.url("/v1/auth/nonce"));
+        if let Some(ip) = forwarded {
+            request = request.header("x-forwarded-for", ip);
+        }
+        statuses.push(request.send().await.unwrap().status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn sign_in_is_rate_limited_per_client() {
+    let app = TestApp::with(|c| {
+        c.sign_in_burst = 3;
+        c.sign_in_per_minute = 1;
+    })
+    .await;
+    // The test app's own sign-in used two of the three; one more, then refusals.
+    let statuses = nonce_statuses(&app, 2, None).await;
+    assert_eq!(statuses, [200, 429]);
+    let refused = app
+        .anon
+        .post(app.url("/v1/auth/nonce"))
+        .send()
+        .await
+        .unwrap();
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let error = expect_error(refused, 429, "rate_limited").await;
+    assert!(
+        error["message"].as_str().unwrap().contains("wait"),
+        "{error}"
+    );
+    // A forwarding header does not buy a new allowance unless the service is told to trust it.
+    assert_eq!(nonce_statuses(&app, 1, Some("203.0.113.7")).await, [429]);
+    // The rest of the API is not limited.
+    let jobs = app.anon.get(app.url("/v1/jobs")).send().await.unwrap();
+    assert_eq!(jobs.status(), 200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance() {
+    let app = TestApp::with(|c| {
+        c.sign_in_burst = 2;
+        c.sign_in_per_minute = 1;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    assert_eq!(
+        nonce_statuses(&app, 3, Some("203.0.113.7")).await,
+        [200, 200, 429]
+    );
+    assert_eq!(
+        nonce_statuses(&app, 3, Some("203.0.113.8")).await,
+        [200, 200, 429]
+    );
+}

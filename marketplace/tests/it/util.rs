@@ -195,6 +195,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             blob_dir: blob_dir.path().to_path_buf(),
             database_url: database_url.to_string(),
+            // Tests sign in many wallets from one IP at once; the limit itself has its own test.
+            sign_in_burst: 10_000,
             ..Config::default()
         };
         edit(&mut config);
