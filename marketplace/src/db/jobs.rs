@@ -144,7 +144,7 @@ pub struct JobFilter {
     pub worker: Option<String>,
     /// Lowercase address: only jobs whose audit assigns it (replacements applied).
     pub verifier: Option<String>,
-    /// Decimal amount of at most [`AMOUNT_DIGITS`] digits.
+    /// Decimal amount of at most 24 digits (`AMOUNT_DIGITS`).
     pub min_reward: Option<String>,
     /// Only jobs created before this `(created_block, created_log_index)` (the keyset cursor).
     pub before: Option<(u64, u64)>,

@@ -3,7 +3,7 @@
 //! [`Database`] is an enum over the two typed pools rather than sqlx's `Any` driver: each arm runs its own
 //! dialect's migrations (`migrations/sqlite`, `migrations/postgres`, embedded with `sqlx::migrate!`) and binds
 //! native types, and adding a backend is a compile error at every `match` until it is handled. The queries are
-//! runtime-checked strings (`sqlx::query`), so building needs no database; [`on_pool!`] writes each one once for
+//! runtime-checked strings (`sqlx::query`), so building needs no database; `on_pool!` writes each one once for
 //! both pools. Each table's queries live in a file of their own.
 
 mod auth;
