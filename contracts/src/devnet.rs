@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 use crate::bindings::{IFaucet, MockPermitToken, MockUSDT, TernMarket};
 use crate::client::{Market, Tx, reveal_args, wallet_provider};
 use crate::error::ContractError;
-use crate::trace::TraceCommitment;
-use crate::types::{Account, JobParams, JobState, MarketConfig};
+use crate::trace::{TraceCommitment, TraceError};
+use crate::types::{Account, Audit, JobParams, JobState, MarketConfig};
 
 /// Environment variable naming the anvil binary to run.
 pub const ANVIL_ENV: &str = "TERN_ANVIL";
@@ -417,6 +417,42 @@ impl FakeTrace {
     pub fn root(&self) -> B256 {
         self.commitment.root()
     }
+
+    /// What `verifier` attests when it re-runs its sampled intervals of this trace (job `job_id`) from the start
+    /// states the worker revealed: its positions in `audit`, the end state hashes it computes and their Merkle
+    /// proofs, the arguments of [`Market::attest`]. `sampled[i]` and `starts[i]` are position `i`'s interval and
+    /// revealed start state ([`Market::audit_intervals`], [`Market::revealed_checkpoints`]).
+    pub fn attestation(
+        &self,
+        job_id: U256,
+        audit: &Audit,
+        sampled: &[u64],
+        starts: &[B256],
+        verifier: Address,
+    ) -> Result<Attestation, TraceError> {
+        let mut attestation = Attestation::default();
+        for (i, (&j, &start)) in sampled.iter().zip(starts).enumerate() {
+            if audit.verifiers.get(i) == Some(&verifier) {
+                attestation.indexes.push(i as u64);
+                attestation.ends.push(Self::step(job_id, j as u32, start));
+                attestation
+                    .proofs
+                    .push(self.commitment.proof(j as usize + 1)?);
+            }
+        }
+        Ok(attestation)
+    }
+}
+
+/// One verifier's attestation of its sampled intervals ([`FakeTrace::attestation`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attestation {
+    /// Its positions in the audit.
+    pub indexes: Vec<u64>,
+    /// The end state hash it computed for each.
+    pub ends: Vec<B256>,
+    /// The Merkle proof of each end state's leaf.
+    pub proofs: Vec<Vec<B256>>,
 }
 
 fn hash_parts(parts: &[&[u8]]) -> B256 {
@@ -642,18 +678,9 @@ pub async fn honest_scenario(devnet: &Devnet) -> Result<ScenarioReport, Contract
     let audit = verifier.audit_of(job_id).await?;
     let sampled = verifier.audit_intervals(job_id, &audit).await?;
     let starts = verifier.revealed_checkpoints(job_id).await?;
-    let mut indexes = Vec::new();
-    let mut ends = Vec::new();
-    let mut proofs = Vec::new();
-    for (i, (&j, &start)) in sampled.iter().zip(&starts).enumerate() {
-        if audit.verifiers[i] == verifier.sender() {
-            indexes.push(i as u64);
-            ends.push(FakeTrace::step(job_id, j as u32, start));
-            proofs.push(trace.commitment.proof(j as usize + 1)?);
-        }
-    }
+    let a = trace.attestation(job_id, &audit, &sampled, &starts, verifier.sender())?;
     let tx = verifier
-        .attest(job_id, &audit, &indexes, ends, proofs)
+        .attest(job_id, &audit, &a.indexes, a.ends, a.proofs)
         .await?;
     rec.record("attest", Role::Verifier, Lifecycle, &tx).await?;
 

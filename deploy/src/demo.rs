@@ -163,18 +163,9 @@ pub async fn play(devnet: &Devnet, market: &Marketplace) -> anyhow::Result<DemoO
     let audit = verifier.audit_of(job_id).await?;
     let sampled = verifier.audit_intervals(job_id, &audit).await?;
     let starts = verifier.revealed_checkpoints(job_id).await?;
-    let mut indexes = Vec::new();
-    let mut ends = Vec::new();
-    let mut proofs = Vec::new();
-    for (i, (&j, &start)) in sampled.iter().zip(&starts).enumerate() {
-        if audit.verifiers[i] == verifier.sender() {
-            indexes.push(i as u64);
-            ends.push(FakeTrace::step(job_id, j as u32, start));
-            proofs.push(trace.commitment.proof(j as usize + 1)?);
-        }
-    }
+    let a = trace.attestation(job_id, &audit, &sampled, &starts, verifier.sender())?;
     let tx = verifier
-        .attest(job_id, &audit, &indexes, ends, proofs)
+        .attest(job_id, &audit, &a.indexes, a.ends, a.proofs)
         .await?;
     demo.row("attest", Role::Verifier, Lifecycle, tx.gas_used())
         .await?;

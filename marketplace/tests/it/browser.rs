@@ -326,14 +326,11 @@ async fn a_job_posted_from_the_page_is_watched_through_training_to_payout() {
     let audit = verifier.audit_of(id).await.unwrap();
     let sampled = verifier.audit_intervals(id, &audit).await.unwrap();
     let starts = verifier.revealed_checkpoints(id).await.unwrap();
-    let (mut indexes, mut ends, mut proofs) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, (&j, &start)) in sampled.iter().zip(&starts).enumerate() {
-        indexes.push(i as u64);
-        ends.push(FakeTrace::step(id, j as u32, start));
-        proofs.push(trace.commitment.proof(j as usize + 1).unwrap());
-    }
+    let a = trace
+        .attestation(id, &audit, &sampled, &starts, verifier.sender())
+        .unwrap();
     verifier
-        .attest(id, &audit, &indexes, ends, proofs)
+        .attest(id, &audit, &a.indexes, a.ends, a.proofs)
         .await
         .unwrap();
     stack.wait_for_state(&job_id, "verified").await;
