@@ -498,6 +498,36 @@ pub struct Snapshot {
     pub verifier: Holdings,
 }
 
+impl Snapshot {
+    /// Reads the snapshot through `view` (any client of `devnet`'s market): job `job_id`'s state and escrow (if
+    /// it exists yet) and the roles' money.
+    pub async fn read(
+        devnet: &Devnet,
+        view: &Market,
+        job_id: Option<U256>,
+    ) -> Result<Self, ContractError> {
+        let (job_state, escrow) = match job_id {
+            Some(id) => (Some(view.job(id).await?.state), view.escrow_of(id).await?),
+            None => (None, U256::ZERO),
+        };
+        let holdings = async |role: Role| -> Result<Holdings, ContractError> {
+            let address = devnet.address(role);
+            Ok(Holdings {
+                wallet: view.token_balance(address).await?,
+                account: view.account_of(address).await?,
+            })
+        };
+        Ok(Self {
+            job_state,
+            escrow,
+            market_tokens: view.token_balance(view.address()).await?,
+            requester: holdings(Role::Requester).await?,
+            worker: holdings(Role::Worker).await?,
+            verifier: holdings(Role::Verifier).await?,
+        })
+    }
+}
+
 /// One transaction of a scenario.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -571,29 +601,7 @@ impl Recorder<'_> {
     }
 
     async fn snapshot(&self) -> Result<Snapshot, ContractError> {
-        let (job_state, escrow) = match self.job_id {
-            Some(id) => (
-                Some(self.view.job(id).await?.state),
-                self.view.escrow_of(id).await?,
-            ),
-            None => (None, U256::ZERO),
-        };
-        Ok(Snapshot {
-            job_state,
-            escrow,
-            market_tokens: self.view.token_balance(self.view.address()).await?,
-            requester: self.holdings(Role::Requester).await?,
-            worker: self.holdings(Role::Worker).await?,
-            verifier: self.holdings(Role::Verifier).await?,
-        })
-    }
-
-    async fn holdings(&self, role: Role) -> Result<Holdings, ContractError> {
-        let address = self.devnet.address(role);
-        Ok(Holdings {
-            wallet: self.view.token_balance(address).await?,
-            account: self.view.account_of(address).await?,
-        })
+        Snapshot::read(self.devnet, &self.view, self.job_id).await
     }
 }
 

@@ -383,29 +383,7 @@ impl Demo<'_> {
     }
 
     async fn snapshot(&self) -> anyhow::Result<Snapshot> {
-        let (job_state, escrow) = match self.job_id {
-            Some(id) => (
-                Some(self.view.job(id).await?.state),
-                self.view.escrow_of(id).await?,
-            ),
-            None => (None, U256::ZERO),
-        };
-        Ok(Snapshot {
-            job_state,
-            escrow,
-            market_tokens: self.view.token_balance(self.view.address()).await?,
-            requester: self.holdings(Role::Requester).await?,
-            worker: self.holdings(Role::Worker).await?,
-            verifier: self.holdings(Role::Verifier).await?,
-        })
-    }
-
-    async fn holdings(&self, role: Role) -> anyhow::Result<Holdings> {
-        let address = self.devnet.address(role);
-        Ok(Holdings {
-            wallet: self.view.token_balance(address).await?,
-            account: self.view.account_of(address).await?,
-        })
+        Ok(Snapshot::read(self.devnet, &self.view, self.job_id).await?)
     }
 
     /// Gas totals, what each withdrew, and the accounts as the marketplace's indexer saw them.
@@ -449,7 +427,8 @@ impl Demo<'_> {
         let key = job_hex(job_id);
         for role in [Role::Worker, Role::Verifier] {
             // Once the indexer has seen the withdrawal too: what is left matches the chain.
-            let on_chain = self.holdings(role).await?.account.balance.to_string();
+            let address = self.devnet.address(role);
+            let on_chain = self.view.account_of(address).await?.balance.to_string();
             let account = self
                 .api
                 .wait_for_account(self.devnet.address(role), INDEX_LIMIT, |a| {
