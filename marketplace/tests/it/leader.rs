@@ -152,3 +152,78 @@ async fn postgres_failover_continues_without_repeating_events() {
         app.stop().await;
     }
 }
+
+/// Posts a job whose claim deadline passes after 60 s of chain time; returns its id.
+async fn short_lived_job(chain: &Chain, tag: &str) -> alloy::primitives::U256 {
+    let mut params = chain.params(tag, 1_000_000).await;
+    params.open_until = chain.devnet.timestamp().await.unwrap() + 60;
+    chain.create_job_from(&chain.requester, &params).await
+}
+
+#[tokio::test]
+async fn postgres_settlement_fails_over_without_sending_twice() {
+    let Some(test_db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let chain = Chain::start().await;
+    let db = Database::connect(&test_db.url).await.unwrap();
+    let service = chain
+        .devnet
+        .signer(tern_contracts::devnet::Role::Deployer)
+        .unwrap();
+    let key = alloy::hex::encode(service.to_bytes());
+    let with_sender = |base: Box<dyn FnOnce(&mut tern_marketplace::Config)>| {
+        let key = key.clone();
+        move |config: &mut tern_marketplace::Config| {
+            base(config);
+            config.sender_key = Some(tern_marketplace::chain::sender::SenderKey::new(key));
+            config.sender.poll_interval_ms = 100;
+        }
+    };
+    let mut apps = vec![
+        TestApp::on(&test_db.url, with_sender(Box::new(chain.server_config(0)))).await,
+        TestApp::on(&test_db.url, with_sender(Box::new(chain.server_config(0)))).await,
+    ];
+    the_leader(&apps).await;
+    let provider = alloy::providers::ProviderBuilder::new()
+        .connect_http(chain.devnet.endpoint().parse().unwrap());
+    let sent = async || {
+        use alloy::providers::Provider;
+        provider
+            .get_transaction_count(service.address())
+            .await
+            .unwrap()
+    };
+    let before = sent().await;
+    let expired = async |id| {
+        let db = &db;
+        eventually("the keeper's expiry", || async move {
+            let job = db.job(&crate::chain_util::job_hex(id)).await.unwrap()?;
+            (job.state == "expired").then_some(())
+        })
+        .await;
+    };
+
+    // The leader's keeper expires a stalled job.
+    let first = short_lived_job(&chain, "stalled-1").await;
+    chain.devnet.advance_time(120).await.unwrap();
+    expired(first).await;
+
+    // The leader stops; the other replica's keeper and sender take over, with the same outbox and nonces.
+    let leader = the_leader(&apps).await;
+    apps.swap_remove(leader).stop().await;
+    assert_eq!(the_leader(&apps).await, 0);
+    let second = short_lived_job(&chain, "stalled-2").await;
+    chain.devnet.advance_time(120).await.unwrap();
+    expired(second).await;
+
+    // One transaction per stalled job, across both replicas, however long they keep looking.
+    for _ in 0..10 {
+        chain.devnet.mine(1).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent().await - before, 2);
+    for app in apps {
+        app.stop().await;
+    }
+}
